@@ -1,0 +1,121 @@
+// Package auth speaks OpenID Connect for agcurl: discovery, the PKCE
+// loopback login, the refresh-if-needed helper shared by every command,
+// userinfo and revocation. It never imports cobra or color; the small
+// interfaces it needs (Browser, SessionStore, Locker) are declared here.
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/agcurl/agcurl/keychain"
+)
+
+// NormalizeEndpoint checks that endpoint is an absolute https URL, or http
+// on a loopback host, and returns it without a trailing slash (Authgear's
+// issuer is the bare origin).
+func NormalizeEndpoint(endpoint string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(endpoint))
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return "", fmt.Errorf("invalid endpoint %q: want an absolute URL such as https://myapp.authgear.cloud", endpoint)
+	}
+	if u.Scheme == "http" && !IsLoopbackHost(u.Hostname()) {
+		return "", fmt.Errorf("invalid endpoint %q: plain http is allowed only on loopback; use https", endpoint)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("invalid endpoint %q: no query or fragment allowed", endpoint)
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
+}
+
+// IsLoopbackHost reports whether host (without port) is localhost or a
+// loopback IP address.
+func IsLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// Discover fetches endpoint's OpenID discovery document with client and
+// returns what agcurl keeps of it. The issuer must equal endpoint exactly.
+// Errors are one line and name the URL.
+func Discover(ctx context.Context, client *http.Client, endpoint string) (*keychain.ProviderInfo, error) {
+	wellKnown := endpoint + "/.well-known/openid-configuration"
+	p, err := oidc.NewProvider(oidc.ClientContext(ctx, client), endpoint)
+	if err != nil {
+		var mismatch *oidc.IssuerMismatchError
+		var uerr *url.Error
+		switch {
+		case errors.As(err, &mismatch):
+			return nil, fmt.Errorf("issuer mismatch: the endpoint is %q but its discovery document names issuer %q; use the issuer as --endpoint",
+				mismatch.Provided, mismatch.Discovered)
+		case errors.As(err, &uerr):
+			return nil, fmt.Errorf("could not reach %s: %v", wellKnown, shortNetError(uerr))
+		case strings.Contains(err.Error(), "failed to decode"):
+			return nil, fmt.Errorf("%s did not return a JSON discovery document; is the endpoint right?", wellKnown)
+		default:
+			return nil, fmt.Errorf("discovery at %s failed: %s", wellKnown, firstLine(err.Error(), 120))
+		}
+	}
+	var info keychain.ProviderInfo
+	if err := p.Claims(&info); err != nil {
+		return nil, fmt.Errorf("%s did not return a JSON discovery document: %v", wellKnown, err)
+	}
+	if info.AuthorizationEndpoint == "" || info.TokenEndpoint == "" || info.JWKSURI == "" {
+		return nil, fmt.Errorf("discovery document at %s lacks authorization_endpoint, token_endpoint or jwks_uri", wellKnown)
+	}
+	for _, u := range []string{info.AuthorizationEndpoint, info.TokenEndpoint, info.JWKSURI, info.UserinfoEndpoint, info.RevocationEndpoint} {
+		if u == "" {
+			continue
+		}
+		if err := checkSecureURL(u); err != nil {
+			return nil, fmt.Errorf("discovery document at %s: %w", wellKnown, err)
+		}
+	}
+	return &info, nil
+}
+
+// checkSecureURL refuses a provider URL to which tokens must not be sent:
+// anything but https, or http on loopback.
+func checkSecureURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("invalid URL %q", raw)
+	}
+	if u.Scheme == "https" || (u.Scheme == "http" && IsLoopbackHost(u.Hostname())) {
+		return nil
+	}
+	return fmt.Errorf("refusing non-https URL %q", raw)
+}
+
+func shortNetError(err *url.Error) string {
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return "could not resolve host " + dnsErr.Name
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		return "connection refused or unreachable"
+	}
+	if err.Timeout() {
+		return "timed out"
+	}
+	return firstLine(err.Err.Error(), 120)
+}
+
+func firstLine(s string, max int) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	return s
+}

@@ -1,0 +1,378 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"html/template"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/agcurl/agcurl/keychain"
+)
+
+// DefaultScope is what Authgear's SDKs request: an ID token, a refresh token
+// and access to the user's own account.
+const DefaultScope = "openid offline_access https://authgear.com/scopes/full-access"
+
+// DefaultRedirectURI is the loopback redirect URI to register for a Native
+// App client. Authgear matches redirect URIs exactly, port included, so the
+// default port is fixed.
+const DefaultRedirectURI = "http://127.0.0.1:53682/callback"
+
+// DefaultLoginTimeout is how long Login waits for the browser to come back.
+const DefaultLoginTimeout = 5 * time.Minute
+
+// Browser opens a URL for the user.
+type Browser interface {
+	Open(url string) error
+}
+
+// LoginOptions configures one interactive login.
+type LoginOptions struct {
+	Provider    *keychain.ProviderInfo
+	ClientID    string
+	Scope       string // space separated; DefaultScope when empty
+	RedirectURI string // DefaultRedirectURI when empty
+	// RandomPort listens on a port chosen by the OS and sends that port in
+	// redirect_uri, for providers that match loopback redirects on any port.
+	RandomPort bool
+
+	// Browser opens the authorization URL; nil means the user opens it by hand.
+	Browser Browser
+	// ShowURL is called with the authorization URL before waiting, so it can
+	// be printed for the user. Required.
+	ShowURL func(authURL string, browserErr error)
+
+	Prompt      string
+	LoginHint   string
+	UILocales   string
+	Signup      bool
+	SSO         bool
+	MaxAge      string
+	IDTokenHint string
+
+	Timeout    time.Duration // DefaultLoginTimeout when zero
+	HTTPClient *http.Client
+	Now        func() time.Time
+}
+
+// ProviderError is an error the provider returned to the redirect URI
+// (error=access_denied and the like), or from its token endpoint.
+type ProviderError struct {
+	Code        string
+	Description string
+}
+
+func (e *ProviderError) Error() string {
+	if e.Description != "" {
+		return fmt.Sprintf("the provider said %q (%s)", e.Description, e.Code)
+	}
+	return fmt.Sprintf("the provider said %s", e.Code)
+}
+
+// ErrLoginTimeout is returned when the browser did not come back in time.
+var ErrLoginTimeout = errors.New("timed out waiting for the browser to finish the login")
+
+// PortBusyError reports that the redirect URI's port is taken.
+type PortBusyError struct {
+	Addr string
+}
+
+func (e *PortBusyError) Error() string {
+	return fmt.Sprintf("cannot listen on %s for the login redirect: the port is in use; stop what holds it, "+
+		"or configure another port with `agcurl configure --redirect-uri` (and register it with the provider), "+
+		"or use `--port 0` if the provider accepts any loopback port", e.Addr)
+}
+
+type callbackResult struct {
+	code string
+	err  error
+}
+
+// Login runs the authorization code flow with PKCE (S256), state and nonce
+// through a loopback redirect (RFC 8252), exchanges the code, verifies the
+// ID token and returns the new session. It accepts exactly one callback that
+// carries the right state; others are answered with an error page and
+// ignored. It returns ctx.Err() when ctx is cancelled.
+func Login(ctx context.Context, opts LoginOptions) (*keychain.Session, error) {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	scope := opts.Scope
+	if scope == "" {
+		scope = DefaultScope
+	}
+	redirect := opts.RedirectURI
+	if redirect == "" {
+		redirect = DefaultRedirectURI
+	}
+	ru, err := ParseLoopbackRedirect(redirect)
+	if err != nil {
+		return nil, err
+	}
+	port := ru.Port()
+	if opts.RandomPort {
+		port = "0"
+	}
+	listenHost := ru.Hostname()
+	if strings.EqualFold(listenHost, "localhost") {
+		listenHost = "127.0.0.1"
+	}
+	addr := net.JoinHostPort(listenHost, port)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, &PortBusyError{Addr: addr}
+		}
+		return nil, fmt.Errorf("cannot listen on %s for the login redirect: %w", addr, err)
+	}
+	defer ln.Close()
+	if opts.RandomPort {
+		actual := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+		ru.Host = net.JoinHostPort(ru.Hostname(), actual)
+		redirect = ru.String()
+	}
+
+	state, nonce := randomString(), randomString()
+	verifier := oauth2.GenerateVerifier()
+	cfg := &oauth2.Config{
+		ClientID: opts.ClientID,
+		Endpoint: oauth2.Endpoint{
+			AuthURL:   opts.Provider.AuthorizationEndpoint,
+			TokenURL:  opts.Provider.TokenEndpoint,
+			AuthStyle: oauth2.AuthStyleInParams,
+		},
+		RedirectURL: redirect,
+		Scopes:      strings.Fields(scope),
+	}
+	params := []oauth2.AuthCodeOption{
+		oauth2.S256ChallengeOption(verifier),
+		oauth2.SetAuthURLParam("nonce", nonce),
+	}
+	if !opts.SSO {
+		params = append(params, oauth2.SetAuthURLParam("x_sso_enabled", "false"))
+	}
+	for k, v := range map[string]string{
+		"prompt": opts.Prompt, "login_hint": opts.LoginHint, "ui_locales": opts.UILocales,
+		"max_age": opts.MaxAge, "id_token_hint": opts.IDTokenHint,
+	} {
+		if v != "" {
+			params = append(params, oauth2.SetAuthURLParam(k, v))
+		}
+	}
+	if opts.Signup {
+		params = append(params, oauth2.SetAuthURLParam("x_page", "signup"))
+	}
+	authURL := cfg.AuthCodeURL(state, params...)
+
+	results := make(chan callbackResult, 1)
+	var once sync.Once
+	srv := &http.Server{
+		Handler:           callbackHandler(ru.Path, state, results, &once),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() { _ = srv.Serve(ln) }()
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+
+	var browserErr error
+	if opts.Browser != nil {
+		browserErr = opts.Browser.Open(authURL)
+	}
+	if opts.ShowURL != nil {
+		opts.ShowURL(authURL, browserErr)
+	}
+
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultLoginTimeout
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	var res callbackResult
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-timer.C:
+		return nil, ErrLoginTimeout
+	case res = <-results:
+	}
+	if res.err != nil {
+		return nil, res.err
+	}
+
+	hctx := httpContext(ctx, opts.HTTPClient)
+	obtained := now()
+	tok, err := cfg.Exchange(hctx, res.code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		return nil, tokenEndpointError("code exchange", err)
+	}
+	rawID, _ := tok.Extra("id_token").(string)
+	if rawID == "" {
+		return nil, errors.New("the provider returned no ID token; is the openid scope requested?")
+	}
+	verifier2 := oidc.NewVerifier(opts.Provider.Issuer,
+		oidc.NewRemoteKeySet(oidc.ClientContext(ctx, httpClient(opts.HTTPClient)), opts.Provider.JWKSURI),
+		&oidc.Config{ClientID: opts.ClientID, Now: now})
+	idt, err := verifier2.Verify(hctx, rawID)
+	if err != nil {
+		return nil, fmt.Errorf("the ID token failed verification: %w", err)
+	}
+	if idt.Nonce != nonce {
+		return nil, errors.New("the ID token failed verification: nonce mismatch")
+	}
+	if idt.AccessTokenHash != "" {
+		if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
+			return nil, fmt.Errorf("the ID token failed verification: %w", err)
+		}
+	}
+	s := sessionFromToken(tok, obtained, cfg.Scopes)
+	s.Issuer = opts.Provider.Issuer
+	s.ClientID = opts.ClientID
+	s.Subject = idt.Subject
+	s.IDToken = rawID
+	return s, nil
+}
+
+// ParseLoopbackRedirect checks that raw is an http redirect URI on a
+// loopback host with an explicit port, as a native app's must be.
+func ParseLoopbackRedirect(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" || !IsLoopbackHost(u.Hostname()) || u.Port() == "" {
+		return nil, fmt.Errorf("invalid redirect URI %q: want http://127.0.0.1:PORT/PATH (loopback, explicit port)", raw)
+	}
+	if _, err := strconv.ParseUint(u.Port(), 10, 16); err != nil {
+		return nil, fmt.Errorf("invalid redirect URI %q: bad port", raw)
+	}
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	return u, nil
+}
+
+func sessionFromToken(tok *oauth2.Token, obtained time.Time, requested []string) *keychain.Session {
+	s := &keychain.Session{
+		AccessToken:  tok.AccessToken,
+		RefreshToken: tok.RefreshToken,
+		TokenType:    tok.TokenType,
+		ObtainedAt:   obtained,
+	}
+	if tok.ExpiresIn > 0 {
+		s.Expiry = obtained.Add(time.Duration(tok.ExpiresIn) * time.Second)
+	}
+	if sc, _ := tok.Extra("scope").(string); sc != "" {
+		s.Scopes = strings.Fields(sc)
+	} else {
+		s.Scopes = requested
+	}
+	return s
+}
+
+func randomString() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>agcurl</title>
+<style>body{font-family:system-ui,sans-serif;max-width:36em;margin:4em auto;color:#222}</style></head>
+<body><h1>{{.Title}}</h1><p>{{.Text}}</p></body></html>
+`))
+
+func writePage(w http.ResponseWriter, status int, title, text string) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(status)
+	_ = pageTmpl.Execute(w, struct{ Title, Text string }{title, text})
+}
+
+func callbackHandler(path, state string, results chan<- callbackResult, once *sync.Once) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != path {
+			http.NotFound(w, r)
+			return
+		}
+		q := r.URL.Query()
+		if q.Get("state") != state {
+			writePage(w, http.StatusBadRequest, "Login refused",
+				"This response does not belong to the login agcurl started (state mismatch). Return to the terminal.")
+			return
+		}
+		handled := false
+		once.Do(func() {
+			handled = true
+			if code := q.Get("error"); code != "" {
+				results <- callbackResult{err: &ProviderError{Code: code, Description: q.Get("error_description")}}
+				writePage(w, http.StatusOK, "Login failed", "The provider said: "+firstNonEmpty(q.Get("error_description"), code)+". You can close this tab.")
+				return
+			}
+			if q.Get("code") == "" {
+				results <- callbackResult{err: errors.New("the provider redirected back without a code")}
+				writePage(w, http.StatusBadRequest, "Login failed", "No authorization code was received. Return to the terminal.")
+				return
+			}
+			results <- callbackResult{code: q.Get("code")}
+			writePage(w, http.StatusOK, "Signed in", "agcurl is signed in. You can close this tab and return to the terminal.")
+		})
+		if !handled {
+			writePage(w, http.StatusConflict, "Already handled", "This login was already completed. Return to the terminal.")
+		}
+	})
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func httpClient(c *http.Client) *http.Client {
+	if c == nil {
+		return http.DefaultClient
+	}
+	return c
+}
+
+func httpContext(ctx context.Context, c *http.Client) context.Context {
+	return context.WithValue(ctx, oauth2.HTTPClient, httpClient(c))
+}
+
+// tokenEndpointError turns an error from the token endpoint into a one-line
+// error that carries the provider's error code but no token material.
+func tokenEndpointError(what string, err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		if re.ErrorCode != "" {
+			return fmt.Errorf("%s: %w", what, &ProviderError{Code: re.ErrorCode, Description: re.ErrorDescription})
+		}
+		status := "no response"
+		if re.Response != nil {
+			status = re.Response.Status
+		}
+		return fmt.Errorf("%s: the token endpoint answered %s", what, status)
+	}
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return fmt.Errorf("%s: could not reach the token endpoint: %v", what, shortNetError(uerr))
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

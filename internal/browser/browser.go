@@ -1,0 +1,52 @@
+// Package browser is a stand-in for a person at a web browser, for tests
+// and the demo: it follows the authorization URL's redirects through the
+// provider's (auto-approving) login page to agcurl's loopback redirect, as a
+// browser would, and reports the last page's status.
+package browser
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"time"
+)
+
+// Follow GETs url and follows redirects (up to 20), keeping cookies, and
+// returns an error unless the last answer is 200.
+func Follow(ctx context.Context, url string) error {
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("browser: %s answered %s: %s", resp.Request.URL.Redacted(), resp.Status, body)
+	}
+	return nil
+}
+
+// Async is an auth.Browser that follows the URL in the background, as a
+// real browser would: Open returns at once. Errors go to Errs, if set.
+type Async struct {
+	Errs chan<- error
+}
+
+// Open implements auth.Browser.
+func (a Async) Open(url string) error {
+	go func() {
+		err := Follow(context.Background(), url)
+		if a.Errs != nil {
+			a.Errs <- err
+		}
+	}()
+	return nil
+}

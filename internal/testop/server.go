@@ -1,0 +1,288 @@
+// Package testop runs a real OpenID Provider (zitadel/oidc's certified op
+// package) and a protected API on loopback, for agcurl's tests and demo.
+//
+// The provider lays out its endpoints as Authgear does (/oauth2/authorize,
+// /oauth2/token, ...), signs in every authorization request as one test
+// user without a form, and can rotate refresh tokens, expire access tokens
+// quickly, revoke everything and inject faults. The API validates bearer
+// tokens by introspection at the provider, so a revoked or expired token is
+// refused with 401 as a real resource server would.
+package testop
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/text/language"
+)
+
+// Client ids the provider knows.
+const (
+	// CLIClientID is a public native client, as agcurl is registered.
+	CLIClientID = "agcurl-cli"
+	// APIClientID and APIClientSecret authenticate the protected API at the
+	// introspection endpoint.
+	APIClientID     = "test-api"
+	APIClientSecret = "test-api-secret"
+)
+
+// Options configure a Server. The zero value gives Authgear's defaults.
+type Options struct {
+	// Addr for the provider; "127.0.0.1:0" when empty.
+	Addr string
+	// APIAddr for the protected API; "127.0.0.1:0" when empty.
+	APIAddr string
+	// AccessTokenTTL defaults to 1800s, Authgear's default.
+	AccessTokenTTL time.Duration
+	// RotateRefreshTokens makes every refresh return a new refresh token and
+	// kill the old one at once.
+	RotateRefreshTokens bool
+	// JWTAccessTokens issues JWT access tokens instead of opaque ones.
+	JWTAccessTokens bool
+	// DenyLogin makes the login page refuse with access_denied.
+	DenyLogin bool
+	// User is the test user; "alice" when empty.
+	User User
+}
+
+// Server is a running provider and API. Close stops both.
+type Server struct {
+	Issuer string // the provider's origin, e.g. http://127.0.0.1:40123
+	APIURL string // the protected API's origin
+
+	opts    Options
+	store   *storage
+	faults  faults
+	counts  sync.Map // string -> *atomic.Int64
+	servers []*http.Server
+}
+
+// Start starts a provider and an API on loopback.
+func Start(opts Options) (*Server, error) {
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:0"
+	}
+	if opts.APIAddr == "" {
+		opts.APIAddr = "127.0.0.1:0"
+	}
+	if opts.AccessTokenTTL <= 0 {
+		opts.AccessTokenTTL = 1800 * time.Second
+	}
+	if opts.User.ID == "" {
+		opts.User = User{ID: "alice", Name: "Alice Example", Email: "alice@example.com"}
+	}
+	opLn, err := net.Listen("tcp", opts.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen for the provider: %w", err)
+	}
+	apiLn, err := net.Listen("tcp", opts.APIAddr)
+	if err != nil {
+		opLn.Close()
+		return nil, fmt.Errorf("listen for the API: %w", err)
+	}
+	s := &Server{
+		Issuer: "http://" + opLn.Addr().String(),
+		APIURL: "http://" + apiLn.Addr().String(),
+		opts:   opts,
+	}
+	tokenType := op.AccessTokenTypeBearer
+	if opts.JWTAccessTokens {
+		tokenType = op.AccessTokenTypeJWT
+	}
+	clients := map[string]*client{
+		CLIClientID: {
+			id:         CLIClientID,
+			appType:    op.ApplicationTypeNative,
+			authMethod: oidc.AuthMethodNone,
+			redirects:  []string{"http://127.0.0.1:53682/callback"},
+			grants:     []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken},
+			tokenType:  tokenType,
+		},
+		APIClientID: {
+			id:         APIClientID,
+			secret:     APIClientSecret,
+			appType:    op.ApplicationTypeWeb,
+			authMethod: oidc.AuthMethodBasic,
+			grants:     []oidc.GrantType{oidc.GrantTypeClientCredentials},
+			tokenType:  op.AccessTokenTypeJWT,
+		},
+	}
+	s.store = newStorage(&s.opts, clients)
+
+	key := sha256.Sum256([]byte(randomID()))
+	provider, err := op.NewProvider(&op.Config{
+		CryptoKey:             key,
+		CodeMethodS256:        true,
+		AuthMethodPost:        true,
+		GrantTypeRefreshToken: true,
+		SupportedUILocales:    []language.Tag{language.English},
+	}, s.store, op.StaticIssuer(s.Issuer),
+		op.WithAllowInsecure(),
+		op.WithCustomEndpoints(
+			op.NewEndpoint("/oauth2/authorize"),
+			op.NewEndpoint("/oauth2/token"),
+			op.NewEndpoint("/oauth2/userinfo"),
+			op.NewEndpoint("/oauth2/revoke"),
+			op.NewEndpoint("/oauth2/end_session"),
+			op.NewEndpoint("/oauth2/jwks"),
+		),
+		op.WithCustomIntrospectionEndpoint(op.NewEndpoint("/oauth2/introspect")),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("create provider: %w", err)
+	}
+	callback := op.AuthCallbackURL(provider)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		id := r.URL.Query().Get("authRequestID")
+		if s.opts.DenyLogin {
+			a, err := s.store.AuthRequestByID(r.Context(), id)
+			if err != nil {
+				http.Error(w, "unknown auth request", http.StatusBadRequest)
+				return
+			}
+			u, _ := url.Parse(a.GetRedirectURI())
+			q := u.Query()
+			q.Set("error", "access_denied")
+			q.Set("error_description", "the user denied the request")
+			q.Set("state", a.GetState())
+			u.RawQuery = q.Encode()
+			http.Redirect(w, r, u.String(), http.StatusFound)
+			return
+		}
+		if _, err := s.store.approve(id); err != nil {
+			http.Error(w, "unknown auth request", http.StatusBadRequest)
+			return
+		}
+		http.Redirect(w, r, callback(op.ContextWithIssuer(r.Context(), s.Issuer), id), http.StatusFound)
+	})
+	mux.Handle("/", provider)
+
+	opSrv := &http.Server{Handler: s.count(s.faults.wrap(mux)), ReadHeaderTimeout: 10 * time.Second}
+	apiSrv := &http.Server{Handler: s.apiHandler(), ReadHeaderTimeout: 10 * time.Second}
+	s.servers = []*http.Server{opSrv, apiSrv}
+	go func() { _ = opSrv.Serve(opLn) }()
+	go func() { _ = apiSrv.Serve(apiLn) }()
+	return s, nil
+}
+
+// Close stops the provider and the API.
+func (s *Server) Close() {
+	for _, srv := range s.servers {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_ = srv.Shutdown(ctx)
+		cancel()
+	}
+}
+
+// SetDenyLogin makes later logins fail with access_denied, or succeed again.
+func (s *Server) SetDenyLogin(deny bool) {
+	s.store.mu.Lock()
+	s.opts.DenyLogin = deny
+	s.store.mu.Unlock()
+}
+
+// RevokeAll revokes every grant: every refresh and access token dies.
+func (s *Server) RevokeAll() { s.store.revokeAll() }
+
+// Count returns how many requests the provider answered for key, which is
+// a path ("/oauth2/userinfo") or "grant:" plus a token grant type
+// ("grant:refresh_token").
+func (s *Server) Count(key string) int64 {
+	if v, ok := s.counts.Load(key); ok {
+		return v.(*atomic.Int64).Load()
+	}
+	return 0
+}
+
+func (s *Server) inc(key string) {
+	v, _ := s.counts.LoadOrStore(key, new(atomic.Int64))
+	v.(*atomic.Int64).Add(1)
+}
+
+func (s *Server) count(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.inc(r.URL.Path)
+		if r.URL.Path == "/oauth2/token" && r.Method == http.MethodPost {
+			if err := r.ParseForm(); err == nil {
+				s.inc("grant:" + r.PostForm.Get("grant_type"))
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Fail makes the next n requests to path fail: with HTTP status and body
+// when status is not 0, after delay when delay is not 0.
+func (s *Server) Fail(path string, n int, status int, body string, delay time.Duration) {
+	s.faults.add(path, fault{remaining: n, status: status, body: body, delay: delay})
+}
+
+type fault struct {
+	remaining int
+	status    int
+	body      string
+	delay     time.Duration
+}
+
+type faults struct {
+	mu sync.Mutex
+	m  map[string]*fault
+}
+
+func (f *faults) add(path string, ft fault) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.m == nil {
+		f.m = map[string]*fault{}
+	}
+	f.m[path] = &ft
+}
+
+func (f *faults) take(path string) (fault, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ft, ok := f.m[path]
+	if !ok || ft.remaining <= 0 {
+		return fault{}, false
+	}
+	ft.remaining--
+	return *ft, true
+}
+
+func (f *faults) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ft, ok := f.take(r.URL.Path)
+		if !ok {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if ft.delay > 0 {
+			select {
+			case <-time.After(ft.delay):
+			case <-r.Context().Done():
+				return
+			}
+		}
+		if ft.status == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if json.Valid([]byte(ft.body)) {
+			w.Header().Set("Content-Type", "application/json")
+		}
+		w.WriteHeader(ft.status)
+		_, _ = w.Write([]byte(ft.body))
+	})
+}

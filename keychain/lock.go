@@ -1,0 +1,31 @@
+package keychain
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+// Lock takes the exclusive cross-process lock called name under dir/locks,
+// waiting until it is free or ctx is done. The lock is an flock(2) on a file,
+// so the kernel releases it when the holder dies, even by kill -9. The
+// returned func releases it.
+func Lock(ctx context.Context, dir, name string) (unlock func(), err error) {
+	lockDir := filepath.Join(dir, "locks")
+	if err := os.MkdirAll(lockDir, 0o700); err != nil {
+		return nil, fmt.Errorf("could not create lock directory: %w", err)
+	}
+	fl := flock.New(filepath.Join(lockDir, name+".lock"))
+	ok, err := fl.TryLockContext(ctx, 10*time.Millisecond)
+	if err != nil {
+		return nil, fmt.Errorf("could not take lock %s: %w", name, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("could not take lock %s", name)
+	}
+	return func() { _ = fl.Unlock() }, nil
+}

@@ -1,0 +1,50 @@
+// Package keychain owns everything agcurl stores: the profile configuration,
+// the session record, the backends that hold sessions (the OS keyring, a
+// 0600 file, memory for tests) and the per-profile lock files.
+//
+// It knows nothing of OAuth beyond the shape of the session record and never
+// imports cobra or color.
+package keychain
+
+import (
+	"errors"
+	"time"
+)
+
+// Session is what a successful login leaves behind. Every field but the
+// issuer and client id is secret or personal; a Session must never be
+// printed, logged or put in an error message.
+type Session struct {
+	Issuer   string `json:"issuer"`
+	ClientID string `json:"client_id"`
+	// Subject is the "sub" claim of the verified ID token, kept so that
+	// status can name the signed-in user without a network call.
+	Subject string `json:"subject,omitempty"`
+
+	RefreshToken string    `json:"refresh_token,omitempty"`
+	AccessToken  string    `json:"access_token,omitempty"`
+	TokenType    string    `json:"token_type,omitempty"`
+	ObtainedAt   time.Time `json:"obtained_at,omitzero"`
+	// Expiry is when the provider said the access token expires; zero when
+	// the provider did not say (then the token's expiry is unknown).
+	Expiry  time.Time `json:"expiry,omitzero"`
+	IDToken string    `json:"id_token,omitempty"`
+	Scopes  []string  `json:"scopes,omitempty"`
+}
+
+// ErrNotFound is returned by a Store's Load when the profile has no session.
+var ErrNotFound = errors.New("no session stored")
+
+// Store holds one session per profile. Implementations are safe for
+// concurrent use by one process; across processes the caller serializes
+// writers with a Lock.
+type Store interface {
+	// Load returns the profile's session, or an error wrapping ErrNotFound.
+	Load(profile string) (*Session, error)
+	// Save replaces the profile's session.
+	Save(profile string, s *Session) error
+	// Delete removes the profile's session; deleting a missing one is no error.
+	Delete(profile string) error
+	// Name names the backend for humans: "keyring", "file" or "memory".
+	Name() string
+}
