@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"os"
 	"time"
 )
 
@@ -49,4 +50,18 @@ func (a Async) Open(url string) error {
 		}
 	}()
 	return nil
+}
+
+// Main is the stand-in browser command: it follows args[0] and reports
+// failure on stderr with exit code 1.
+func Main(ctx context.Context, args []string) int {
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, "usage: testbrowser URL")
+		return 2
+	}
+	if err := Follow(ctx, args[0]); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return 0
 }

@@ -1,0 +1,224 @@
+package cmd
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agcurl/agcurl/auth"
+	"github.com/agcurl/agcurl/keychain"
+)
+
+type configureOptions struct {
+	Endpoint    string
+	ClientID    string
+	Scope       string
+	RedirectURI string
+	Show        bool
+	JSON        bool
+}
+
+func newConfigureCmd(f *Factory, g *globalOptions) *cobra.Command {
+	o := &configureOptions{}
+	c := &cobra.Command{
+		Use:   "configure",
+		Short: "Set the provider endpoint and client for a profile",
+		Long: `Configure a profile: the provider's endpoint (for Authgear, your project's
+origin, e.g. https://myapp.authgear.cloud) and the client id of a "Native App"
+client registered there with the redirect URI below.
+
+The endpoint is checked by fetching its OpenID discovery document; nothing is
+written unless that succeeds. Values not given keep their current setting.
+When a required value is missing and stdin is a terminal, agcurl asks for it.
+
+The configuration holds no secrets. It lives in $AGCURL_CONFIG_DIR, or
+agcurl/ under the OS's user config directory (~/.config/agcurl on Linux).`,
+		Example: `  agcurl configure --endpoint https://myapp.authgear.cloud --client-id 4f2a...
+  agcurl configure --profile staging --endpoint https://staging.authgear.cloud --client-id 77b1...
+  agcurl configure --redirect-uri http://127.0.0.1:8765/callback
+  agcurl configure --show`,
+		Args: exactArgs(0, ""),
+		RunE: func(c *cobra.Command, args []string) error {
+			if o.Show {
+				return showConfig(f, g, o.JSON)
+			}
+			return configureRun(c.Context(), f, g, o, c.Flags().Changed("scope"))
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&o.Endpoint, "endpoint", "", "provider endpoint (issuer), e.g. https://myapp.authgear.cloud")
+	fl.StringVar(&o.ClientID, "client-id", "", "OAuth client id of the Native App client")
+	fl.StringVar(&o.Scope, "scope", "", "scopes to request (default \""+auth.DefaultScope+"\")")
+	fl.StringVar(&o.RedirectURI, "redirect-uri", "", "loopback redirect URI registered for the client (default \""+auth.DefaultRedirectURI+"\")")
+	fl.BoolVar(&o.Show, "show", false, "list the configured profiles and exit")
+	fl.BoolVar(&o.JSON, "json", false, "with --show: print JSON")
+	return c
+}
+
+func newConfigCmd(f *Factory, g *globalOptions) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "config",
+		Short: "Inspect the configuration",
+	}
+	var asJSON bool
+	list := &cobra.Command{
+		Use:     "list",
+		Short:   "List the configured profiles (same as configure --show)",
+		Example: "  agcurl config list\n  agcurl config list --json",
+		Args:    exactArgs(0, ""),
+		RunE:    func(c *cobra.Command, args []string) error { return showConfig(f, g, asJSON) },
+	}
+	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.AddCommand(list)
+	return c
+}
+
+func configureRun(ctx context.Context, f *Factory, g *globalOptions, o *configureOptions, scopeSet bool) error {
+	p, err := resolveProfile(f, g)
+	if err != nil {
+		return err
+	}
+	cur := keychain.Profile{}
+	if p.profile != nil {
+		cur = *p.profile
+	}
+	in := bufio.NewReader(f.IO.In)
+	endpoint, err := valueOrPrompt(f, in, o.Endpoint, cur.Endpoint, "endpoint", "Endpoint (e.g. https://myapp.authgear.cloud)")
+	if err != nil {
+		return err
+	}
+	if endpoint, err = auth.NormalizeEndpoint(endpoint); err != nil {
+		return &UsageError{Err: err}
+	}
+	clientID, err := valueOrPrompt(f, in, o.ClientID, cur.ClientID, "client-id", "Client ID")
+	if err != nil {
+		return err
+	}
+	scope := cur.Scope
+	if scopeSet {
+		scope = strings.Join(strings.Fields(o.Scope), " ")
+	}
+	if scope != "" && !slices.Contains(strings.Fields(scope), "openid") {
+		return usageErrorf("--scope must include openid")
+	}
+	redirect := cur.RedirectURI
+	if o.RedirectURI != "" {
+		redirect = o.RedirectURI
+	}
+	if redirect != "" {
+		if _, err := auth.ParseLoopbackRedirect(redirect); err != nil {
+			return &UsageError{Err: err}
+		}
+	}
+
+	info, err := auth.Discover(ctx, f.HTTPClient, endpoint)
+	if err != nil {
+		return err
+	}
+	if len(info.CodeChallengeMethods) > 0 && !slices.Contains(info.CodeChallengeMethods, "S256") {
+		return fmt.Errorf("the provider at %s does not support PKCE with S256, which agcurl requires", endpoint)
+	}
+	np := &keychain.Profile{
+		Endpoint: endpoint, ClientID: clientID, Scope: scope, RedirectURI: redirect,
+		Storage: cur.Storage, Provider: info,
+	}
+	err = keychain.UpdateConfig(ctx, p.dir, func(c *keychain.Config) error {
+		c.Profiles[p.name] = np
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	pal := newPalette(f.IO.ColorErr)
+	fmt.Fprintf(f.IO.ErrOut, "%s Configured profile %s: %s (client %s)\n", pal.green("✓"), pal.bold(p.name), endpoint, clientID)
+	if cur.Endpoint != "" && (cur.Endpoint != endpoint || cur.ClientID != clientID) {
+		fmt.Fprintf(f.IO.ErrOut, "%s The endpoint or client changed; any existing session is no longer used.\n", pal.yellow("!"))
+	}
+	fmt.Fprintf(f.IO.ErrOut, "Redirect URI to register for this client: %s\n", firstNonEmpty(redirect, auth.DefaultRedirectURI))
+	fmt.Fprintf(f.IO.ErrOut, "Next: %s\n", p.loginCommand())
+	return nil
+}
+
+// valueOrPrompt returns flag, else current, else asks on a terminal.
+func valueOrPrompt(f *Factory, in *bufio.Reader, flag, current, name, prompt string) (string, error) {
+	if v := strings.TrimSpace(flag); v != "" {
+		return v, nil
+	}
+	if current != "" {
+		return current, nil
+	}
+	if !f.IO.InTTY {
+		return "", usageErrorf("--%s is required", name)
+	}
+	fmt.Fprintf(f.IO.ErrOut, "%s: ", prompt)
+	line, err := in.ReadString('\n')
+	line = strings.TrimSpace(line)
+	if line == "" {
+		if err != nil && err != io.EOF {
+			return "", err
+		}
+		return "", usageErrorf("--%s is required", name)
+	}
+	return line, nil
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func showConfig(f *Factory, g *globalOptions, asJSON bool) error {
+	p, err := resolveProfile(f, g)
+	if err != nil {
+		return err
+	}
+	names := p.cfg.ProfileNames()
+	if asJSON {
+		type row struct {
+			Name        string `json:"name"`
+			Current     bool   `json:"current"`
+			Endpoint    string `json:"endpoint"`
+			ClientID    string `json:"client_id"`
+			Scope       string `json:"scope"`
+			RedirectURI string `json:"redirect_uri"`
+			Storage     string `json:"storage"`
+		}
+		rows := []row{}
+		for _, n := range names {
+			pr := p.cfg.Profiles[n]
+			rows = append(rows, row{n, n == p.name, pr.Endpoint, pr.ClientID,
+				firstNonEmpty(pr.Scope, auth.DefaultScope), firstNonEmpty(pr.RedirectURI, auth.DefaultRedirectURI),
+				firstNonEmpty(pr.Storage, keychain.StorageKeyring)})
+		}
+		enc := json.NewEncoder(f.IO.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	if len(names) == 0 {
+		fmt.Fprintln(f.IO.ErrOut, "No profiles configured. Run `agcurl configure --endpoint URL --client-id ID`.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  PROFILE\tENDPOINT\tCLIENT ID\tREDIRECT URI\tSTORAGE")
+	for _, n := range names {
+		pr := p.cfg.Profiles[n]
+		mark := " "
+		if n == p.name {
+			mark = "*"
+		}
+		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%s\n", mark, n, pr.Endpoint, pr.ClientID,
+			firstNonEmpty(pr.RedirectURI, auth.DefaultRedirectURI), firstNonEmpty(pr.Storage, keychain.StorageKeyring))
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,72 @@
+package cmd
+
+import (
+	"bytes"
+	"io"
+	"os"
+
+	"github.com/fatih/color"
+	"github.com/mattn/go-isatty"
+)
+
+// IOStreams are a command's standard streams and what is known about them.
+// Only the response body (fetch) and requested data (token, --json) go to
+// Out; prompts, progress, traces and errors go to ErrOut.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+
+	InTTY, OutTTY, ErrTTY bool
+	// ColorOut and ColorErr say whether to colour each stream.
+	ColorOut, ColorErr bool
+}
+
+// SystemIO returns the process's streams, with colour on for a terminal
+// unless NO_COLOR is set or TERM is "dumb".
+func SystemIO(getenv func(string) string) *IOStreams {
+	tty := func(f *os.File) bool { return isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()) }
+	io := &IOStreams{
+		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		InTTY: tty(os.Stdin), OutTTY: tty(os.Stdout), ErrTTY: tty(os.Stderr),
+	}
+	noColor := getenv("NO_COLOR") != "" || getenv("TERM") == "dumb"
+	io.ColorOut = io.OutTTY && !noColor
+	io.ColorErr = io.ErrTTY && !noColor
+	return io
+}
+
+// TestIO returns streams backed by buffers, none a terminal.
+func TestIO() (ios *IOStreams, in *bytes.Buffer, out *bytes.Buffer, errOut *bytes.Buffer) {
+	in, out, errOut = &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
+	return &IOStreams{In: in, Out: out, ErrOut: errOut}, in, out, errOut
+}
+
+// Interactive reports whether a person is at the terminal: stdin and
+// stdout are terminals.
+func (s *IOStreams) Interactive() bool { return s.InTTY && s.OutTTY }
+
+func paint(on bool, attrs ...color.Attribute) func(a ...any) string {
+	c := color.New(attrs...)
+	if on {
+		c.EnableColor()
+	} else {
+		c.DisableColor()
+	}
+	return c.Sprint
+}
+
+// palette is the set of styles for one stream.
+type palette struct {
+	green, red, yellow, bold, dim func(a ...any) string
+}
+
+func newPalette(on bool) palette {
+	return palette{
+		green:  paint(on, color.FgGreen),
+		red:    paint(on, color.FgRed),
+		yellow: paint(on, color.FgYellow),
+		bold:   paint(on, color.Bold),
+		dim:    paint(on, color.Faint),
+	}
+}

@@ -1,0 +1,127 @@
+// Package cmd is agcurl's command line: cobra wiring that parses flags into
+// options, validates them, and calls auth, keychain and httpcall. Run is
+// what main and the tests call.
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at release time with -ldflags "-X github.com/agcurl/agcurl/cmd.version=...".
+var version = "dev"
+
+// Main runs agcurl with the process's arguments and returns the exit code.
+func Main() int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, NewFactory(), os.Args[1:])
+}
+
+// Run runs one agcurl command line with f and returns the exit code. It is
+// the only place that prints errors.
+func Run(ctx context.Context, f *Factory, args []string) int {
+	root := NewRootCmd(f)
+	root.SetArgs(args)
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	code := exitCode(err)
+	var silent *SilentError
+	if !errors.As(err, &silent) {
+		msg := err.Error()
+		if code == ExitInterrupted {
+			msg = "interrupted"
+		}
+		fmt.Fprintf(f.IO.ErrOut, "agcurl: %s\n", msg)
+		if code == ExitUsage {
+			fmt.Fprintf(f.IO.ErrOut, "Run '%s --help' for usage.\n", commandPath(root, args))
+		}
+	}
+	return code
+}
+
+func commandPath(root *cobra.Command, args []string) string {
+	c, _, err := root.Find(args)
+	if err != nil {
+		return root.CommandPath()
+	}
+	return c.CommandPath()
+}
+
+// globalOptions are the flags every command takes.
+type globalOptions struct {
+	Profile string
+}
+
+// NewRootCmd builds the command tree around f.
+func NewRootCmd(f *Factory) *cobra.Command {
+	g := &globalOptions{}
+	root := &cobra.Command{
+		Use:   "agcurl",
+		Short: "Make authorized API calls as a signed-in Authgear user",
+		Long: `agcurl signs you in to an Authgear project (or any OpenID Connect provider)
+in your browser, keeps the session in the OS keychain, and makes API calls with
+a fresh access token attached: curl's manners, without pasting tokens around.`,
+		Example: `  agcurl configure --endpoint https://myapp.authgear.cloud --client-id 4f2a...
+  agcurl login
+  agcurl whoami
+  agcurl fetch https://api.example.com/v1/orders -X POST -d '{"sku":"A1"}' -H 'Content-Type: application/json'
+  agcurl token
+  agcurl logout`,
+		Version:       version,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &UsageError{Err: err} })
+	root.PersistentFlags().StringVar(&g.Profile, "profile", "", "profile to use (default: $AGCURL_PROFILE, the default profile, or \"default\")")
+	root.AddCommand(
+		newConfigureCmd(f, g),
+		newConfigCmd(f, g),
+		newLoginCmd(f, g),
+		newWhoamiCmd(f, g),
+		newTokenCmd(f, g),
+		newFetchCmd(f, g),
+		newLogoutCmd(f, g),
+		newStatusCmd(f, g),
+	)
+	root.AddCommand(&cobra.Command{
+		Use:   "exit-codes",
+		Short: "What agcurl's exit codes mean",
+		Long:  exitCodesHelp,
+	})
+	// Unknown subcommands are usage errors.
+	root.Args = func(c *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usageErrorf("unknown command %q", args[0])
+		}
+		return nil
+	}
+	root.RunE = func(c *cobra.Command, args []string) error {
+		return c.Help()
+	}
+	return root
+}
+
+// exactArgs is cobra.ExactArgs with a usage error.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if len(args) != n {
+			if len(args) < n {
+				return usageErrorf("%s: missing %s", c.Name(), what)
+			}
+			return usageErrorf("%s: unexpected argument %q", c.Name(), args[n])
+		}
+		return nil
+	}
+}

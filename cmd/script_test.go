@@ -1,0 +1,164 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/agcurl/agcurl/internal/browser"
+	"github.com/agcurl/agcurl/internal/testop"
+)
+
+// TestMain lets the test binary act as the agcurl binary (and as the
+// stand-in browser) for end-to-end tests: testscript runs it under those
+// names, and the parallel tests run it with AGCURL_TEST_MAIN=1.
+func TestMain(m *testing.M) {
+	if os.Getenv("AGCURL_TEST_MAIN") == "1" {
+		os.Exit(Main())
+	}
+	testscript.Main(m, map[string]func(){
+		"agcurl":      func() { os.Exit(Main()) },
+		"testbrowser": func() { os.Exit(browser.Main(context.Background(), os.Args[1:])) },
+	})
+}
+
+type opKey struct{}
+
+// opConfig is read from a script's op.json, if it has one.
+type opConfig struct {
+	AccessTokenTTL string `json:"access_token_ttl"`
+	Rotate         bool   `json:"rotate"`
+	JWT            bool   `json:"jwt"`
+	Deny           bool   `json:"deny"`
+}
+
+// TestScripts runs testdata/script/*.txtar: each against its own provider
+// and API on loopback, with $ISSUER, $API and $CLIENT_ID set, a fresh
+// config dir, file storage unless the script says otherwise, and
+// BROWSER=testbrowser.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			var oc opConfig
+			if b, err := os.ReadFile(filepath.Join(env.WorkDir, "op.json")); err == nil {
+				if err := json.Unmarshal(b, &oc); err != nil {
+					return fmt.Errorf("op.json: %w", err)
+				}
+			}
+			opts := testop.Options{RotateRefreshTokens: oc.Rotate, JWTAccessTokens: oc.JWT, DenyLogin: oc.Deny}
+			if oc.AccessTokenTTL != "" {
+				d, err := time.ParseDuration(oc.AccessTokenTTL)
+				if err != nil {
+					return err
+				}
+				opts.AccessTokenTTL = d
+			}
+			srv, err := testop.Start(opts)
+			if err != nil {
+				return err
+			}
+			env.Defer(srv.Close)
+			env.Values[opKey{}] = srv
+			env.Setenv("ISSUER", srv.Issuer)
+			env.Setenv("API", srv.APIURL)
+			env.Setenv("CLIENT_ID", testop.CLIClientID)
+			env.Setenv("AGCURL_CONFIG_DIR", filepath.Join(env.WorkDir, "config"))
+			env.Setenv("AGCURL_STORAGE", "file")
+			env.Setenv("BROWSER", "testbrowser")
+			env.Setenv("NO_COLOR", "1")
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// opfail PATH N STATUS [BODY]: the next N requests to PATH fail.
+			"opfail": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) < 3 {
+					ts.Fatalf("usage: opfail PATH N STATUS [BODY]")
+				}
+				n, _ := strconv.Atoi(args[1])
+				status, _ := strconv.Atoi(args[2])
+				op(ts).Fail(args[0], n, status, strings.Join(args[3:], " "), 0)
+			},
+			// code N CMD ARGS...: run CMD, which must exit with code N.
+			"code": func(ts *testscript.TestScript, neg bool, args []string) {
+				want, _ := strconv.Atoi(args[0])
+				err := ts.Exec(args[1], args[2:]...)
+				got := 0
+				var ee *exec.ExitError
+				if errors.As(err, &ee) {
+					got = ee.ExitCode()
+				} else if err != nil {
+					ts.Fatalf("%v", err)
+				}
+				if got != want {
+					ts.Fatalf("exit code %d, want %d", got, want)
+				}
+			},
+			// oprevoke: the provider revokes every session.
+			"oprevoke": func(ts *testscript.TestScript, neg bool, args []string) { op(ts).RevokeAll() },
+			// opdeny on|off: the sign-in page refuses (access_denied).
+			"opdeny": func(ts *testscript.TestScript, neg bool, args []string) { op(ts).SetDenyLogin(args[0] == "on") },
+			// opcount KEY N: the provider answered KEY exactly N times.
+			"opcount": func(ts *testscript.TestScript, neg bool, args []string) {
+				want, _ := strconv.ParseInt(args[1], 10, 64)
+				if got := op(ts).Count(args[0]); (got == want) == neg {
+					ts.Fatalf("%s: count %d, want %s%d", args[0], got, map[bool]string{true: "not ", false: ""}[neg], want)
+				}
+			},
+			// expire: make the stored session's access token expired, as if
+			// its lifetime had passed.
+			"expire": func(ts *testscript.TestScript, neg bool, args []string) {
+				path := filepath.Join(ts.Getenv("AGCURL_CONFIG_DIR"), "sessions", firstNonEmpty(strings.Join(args, ""), "default")+".json")
+				b, err := os.ReadFile(path)
+				ts.Check(err)
+				var m map[string]any
+				ts.Check(json.Unmarshal(b, &m))
+				m["expiry"] = time.Now().Add(-time.Minute).Format(time.RFC3339Nano)
+				m["obtained_at"] = time.Now().Add(-time.Hour).Format(time.RFC3339Nano)
+				b, _ = json.Marshal(m)
+				ts.Check(os.WriteFile(path, b, 0o600))
+			},
+			// nosecret FILE...: none of the files contains the session's
+			// tokens.
+			"nosecret": func(ts *testscript.TestScript, neg bool, args []string) {
+				for _, tok := range secretsOf(ts) {
+					for _, f := range args {
+						if strings.Contains(ts.ReadFile(f), tok) {
+							ts.Fatalf("%s contains a token", f)
+						}
+					}
+				}
+			},
+		},
+	})
+}
+
+func op(ts *testscript.TestScript) *testop.Server { return ts.Value(opKey{}).(*testop.Server) }
+
+func secretsOf(ts *testscript.TestScript) []string {
+	path := filepath.Join(ts.Getenv("AGCURL_CONFIG_DIR"), "sessions", "default.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		ts.Fatalf("no session to take secrets from: %v", err)
+	}
+	var m map[string]any
+	ts.Check(json.Unmarshal(b, &m))
+	var out []string
+	for _, k := range []string{"access_token", "refresh_token", "id_token"} {
+		if s, _ := m[k].(string); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}

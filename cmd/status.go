@@ -1,0 +1,154 @@
+package cmd
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/agcurl/agcurl/auth"
+	"github.com/agcurl/agcurl/keychain"
+)
+
+type profileStatus struct {
+	Profile           string     `json:"profile"`
+	Current           bool       `json:"current"`
+	Endpoint          string     `json:"endpoint"`
+	ClientID          string     `json:"client_id"`
+	Storage           string     `json:"storage"`
+	LoggedIn          bool       `json:"logged_in"`
+	Subject           string     `json:"subject,omitempty"`
+	AccessTokenExpiry *time.Time `json:"access_token_expires_at,omitempty"`
+	AccessTokenFresh  bool       `json:"access_token_fresh"`
+	HasRefreshToken   bool       `json:"has_refresh_token"`
+	Scopes            []string   `json:"scopes,omitempty"`
+	Error             string     `json:"error,omitempty"`
+}
+
+func newStatusCmd(f *Factory, g *globalOptions) *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "status",
+		Short: "Show each profile's sign-in state, without network calls",
+		Long: `Show every configured profile: endpoint, client id, where its session is
+stored, who is signed in, when the access token expires and whether a refresh
+token is held. Nothing secret is printed and nothing is sent anywhere.
+
+Exits with 4 when the current profile is not signed in.`,
+		Example: `  agcurl status
+  agcurl status --json`,
+		Args: exactArgs(0, ""),
+		RunE: func(c *cobra.Command, args []string) error {
+			p, err := resolveProfile(f, g)
+			if err != nil {
+				return err
+			}
+			now := f.Now()
+			var rows []profileStatus
+			currentIn := false
+			names := p.cfg.ProfileNames()
+			for _, n := range names {
+				q := &profileContext{f: f, name: n, dir: p.dir, cfg: p.cfg, profile: p.cfg.Profiles[n]}
+				st := statusOf(q, now)
+				st.Current = n == p.name
+				if st.Current {
+					currentIn = st.LoggedIn
+				}
+				rows = append(rows, st)
+			}
+			if asJSON {
+				if rows == nil {
+					rows = []profileStatus{}
+				}
+				enc := json.NewEncoder(f.IO.Out)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(rows); err != nil {
+					return err
+				}
+			} else {
+				printStatus(f, rows, now)
+			}
+			if p.profile == nil {
+				return &SilentError{Code: ExitLoginRequired}
+			}
+			if !currentIn {
+				return &SilentError{Code: ExitLoginRequired}
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+func statusOf(p *profileContext, now time.Time) profileStatus {
+	st := profileStatus{Profile: p.name, Endpoint: p.profile.Endpoint, ClientID: p.profile.ClientID}
+	storage, err := p.storageName()
+	if err != nil {
+		st.Error = err.Error()
+		return st
+	}
+	st.Storage = storage
+	s, err := p.storeFor(storage).Load(p.name)
+	if errors.Is(err, keychain.ErrNotFound) {
+		return st
+	}
+	if err != nil {
+		st.Error = err.Error()
+		return st
+	}
+	st.LoggedIn = true
+	st.Subject = s.Subject
+	if !s.Expiry.IsZero() {
+		e := s.Expiry
+		st.AccessTokenExpiry = &e
+	}
+	st.AccessTokenFresh = auth.Fresh(s, now)
+	st.HasRefreshToken = s.RefreshToken != ""
+	st.Scopes = s.Scopes
+	return st
+}
+
+func printStatus(f *Factory, rows []profileStatus, now time.Time) {
+	pal := newPalette(f.IO.ColorOut)
+	if len(rows) == 0 {
+		fmt.Fprintln(f.IO.Out, "No profiles configured. Run `agcurl configure --endpoint URL --client-id ID`.")
+		return
+	}
+	for i, st := range rows {
+		if i > 0 {
+			fmt.Fprintln(f.IO.Out)
+		}
+		mark := ""
+		if st.Current {
+			mark = " (current)"
+		}
+		fmt.Fprintf(f.IO.Out, "%s%s\n", pal.bold(st.Profile), mark)
+		fmt.Fprintf(f.IO.Out, "  endpoint:      %s\n", st.Endpoint)
+		fmt.Fprintf(f.IO.Out, "  client id:     %s\n", st.ClientID)
+		fmt.Fprintf(f.IO.Out, "  storage:       %s\n", firstNonEmpty(st.Storage, "-"))
+		switch {
+		case st.Error != "":
+			fmt.Fprintf(f.IO.Out, "  %s %s\n", pal.red("X"), st.Error)
+		case !st.LoggedIn:
+			fmt.Fprintf(f.IO.Out, "  %s not logged in\n", pal.red("X"))
+		default:
+			fmt.Fprintf(f.IO.Out, "  %s logged in as %s\n", pal.green("✓"), firstNonEmpty(st.Subject, "(unknown subject)"))
+			switch {
+			case st.AccessTokenExpiry == nil:
+				fmt.Fprintf(f.IO.Out, "  access token:  expiry unknown\n")
+			case st.AccessTokenExpiry.After(now):
+				fmt.Fprintf(f.IO.Out, "  access token:  expires %s (in %s)\n", st.AccessTokenExpiry.Local().Format(time.RFC3339), st.AccessTokenExpiry.Sub(now).Round(time.Second))
+			default:
+				fmt.Fprintf(f.IO.Out, "  access token:  expired %s (renewed on next use)\n", st.AccessTokenExpiry.Local().Format(time.RFC3339))
+			}
+			rt := "no"
+			if st.HasRefreshToken {
+				rt = "yes"
+			}
+			fmt.Fprintf(f.IO.Out, "  refresh token: %s\n", rt)
+		}
+	}
+}
