@@ -124,6 +124,9 @@ func (r *Refresher) load() (*keychain.Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	if s.Issuer != r.Provider.Issuer || s.ClientID != r.ClientID {
+		return nil, r.loginRequired("the stored session belongs to another endpoint or client than the profile's configuration")
+	}
 	return s, nil
 }
 

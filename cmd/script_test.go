@@ -23,6 +23,9 @@ import (
 // stand-in browser) for end-to-end tests: testscript runs it under those
 // names, and the parallel tests run it with AGCURL_TEST_MAIN=1.
 func TestMain(m *testing.M) {
+	if os.Getenv("AGCURL_TEST_BROWSER") == "1" {
+		os.Exit(browser.Main(context.Background(), os.Args[1:]))
+	}
 	if os.Getenv("AGCURL_TEST_MAIN") == "1" {
 		os.Exit(Main())
 	}
@@ -50,6 +53,14 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
+		// [keyring]: a real OS keyring is there to test against (CI runs
+		// gnome-keyring in a D-Bus session and sets AGCURL_TEST_KEYRING=1).
+		Condition: func(cond string) (bool, error) {
+			if cond == "keyring" {
+				return os.Getenv("AGCURL_TEST_KEYRING") == "1", nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Setup: func(env *testscript.Env) error {
 			var oc opConfig
 			if b, err := os.ReadFile(filepath.Join(env.WorkDir, "op.json")); err == nil {
@@ -78,6 +89,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("AGCURL_STORAGE", "file")
 			env.Setenv("BROWSER", "testbrowser")
 			env.Setenv("NO_COLOR", "1")
+			env.Setenv("DBUS_SESSION_BUS_ADDRESS", os.Getenv("DBUS_SESSION_BUS_ADDRESS"))
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

@@ -170,7 +170,7 @@ func Start(opts Options) (*Server, error) {
 	mux.Handle("/", provider)
 
 	opSrv := &http.Server{Handler: s.count(s.faults.wrap(mux)), ReadHeaderTimeout: 10 * time.Second}
-	apiSrv := &http.Server{Handler: s.apiHandler(), ReadHeaderTimeout: 10 * time.Second}
+	apiSrv := &http.Server{Handler: s.faults.wrap(s.apiHandler()), ReadHeaderTimeout: 10 * time.Second}
 	s.servers = []*http.Server{opSrv, apiSrv}
 	go func() { _ = opSrv.Serve(opLn) }()
 	go func() { _ = apiSrv.Serve(apiLn) }()
@@ -223,7 +223,7 @@ func (s *Server) count(next http.Handler) http.Handler {
 	})
 }
 
-// Fail makes the next n requests to path fail: with HTTP status and body
+// Fail makes the next n requests to path (on the provider or the API) fail: with HTTP status and body
 // when status is not 0, after delay when delay is not 0.
 func (s *Server) Fail(path string, n int, status int, body string, delay time.Duration) {
 	s.faults.add(path, fault{remaining: n, status: status, body: body, delay: delay})
