@@ -1,0 +1,24 @@
+# The commands CI and people run. See README.md.
+.PHONY: all build test demo lint e2e
+
+all: build
+
+build:
+	go build -o agcurl .
+
+# Everything: gofmt/vet/tidy checks, then all tests with -race, the keyring
+# ones against a real gnome-keyring (installed when missing, as root on Debian).
+test:
+	scripts/test.sh
+
+# Only the end-to-end scripts (testdata/script/*.txtar) and process tests.
+e2e:
+	go test -count=1 -run 'TestScripts|TestParallel' ./cmd
+
+lint:
+	gofmt -l . | (! grep .)
+	go vet ./...
+
+# The main job end to end against the bundled local provider and API.
+demo:
+	scripts/demo.sh
