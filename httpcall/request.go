@@ -47,7 +47,8 @@ type Options struct {
 // Opener opens "@file" arguments; "-" is standard input.
 type Opener interface {
 	Open(name string) (io.ReadCloser, error)
-	// Stat returns the size of a regular file, or -1 when unknown.
+	// Size returns the size of a regular file, or -1 for anything else
+	// (standard input, a pipe, a device, a missing file).
 	Size(name string) int64
 }
 
@@ -256,47 +257,57 @@ func newBody(data []Data, open Opener) (*body, error) {
 	}
 	b := &body{replayable: true, opener: open}
 	var size int64
+	known := true
+	add := func(n int64) {
+		if n < 0 {
+			known = false
+		}
+		size += n
+	}
 	for i, d := range data {
 		if i > 0 {
-			size++
+			add(1) // the '&' between parts
 		}
-		p := part{literal: d.Value}
-		if d.Kind != DataRaw && strings.HasPrefix(d.Value, "@") {
-			p = part{file: d.Value[1:], strip: d.Kind == DataASCII}
-			if p.file == "" {
-				return nil, &UsageError{"data argument \"@\" names no file"}
-			}
-			if p.file == "-" {
-				b.replayable = false
-			} else {
-				f, err := open.Open(p.file)
-				if err != nil {
-					return nil, &ReadError{err}
-				}
-				f.Close()
-			}
+		if d.Kind == DataRaw || !strings.HasPrefix(d.Value, "@") {
+			b.parts = append(b.parts, part{literal: d.Value})
+			add(int64(len(d.Value)))
+			continue
+		}
+		p := part{file: d.Value[1:], strip: d.Kind == DataASCII}
+		if p.file == "" {
+			return nil, &UsageError{"data argument \"@\" names no file"}
 		}
 		b.parts = append(b.parts, p)
-		switch {
-		case p.file == "":
-			size += int64(len(p.literal))
-		case p.strip:
-			n, err := strippedSize(open, p.file)
-			if err != nil || size < 0 {
-				size = -1
-			} else {
-				size += n
-			}
-		default:
-			n := open.Size(p.file)
-			if n < 0 || size < 0 {
-				size = -1
-			} else {
-				size += n
+		n := int64(-1)
+		if p.file != "-" {
+			n = open.Size(p.file)
+		}
+		if n < 0 {
+			// Standard input, a pipe or a device: read once, as it comes,
+			// and not opened here (opening a pipe twice would lose data).
+			b.replayable = false
+			add(-1)
+			continue
+		}
+		// A regular file: check now that it can be read, so that a bad
+		// path fails before anything is sent.
+		f, err := open.Open(p.file)
+		if err != nil {
+			return nil, &ReadError{err}
+		}
+		f.Close()
+		if p.strip {
+			n, err = strippedSize(open, p.file)
+			if err != nil {
+				return nil, &ReadError{err}
 			}
 		}
+		add(n)
 	}
-	b.size = size
+	b.size = -1
+	if known {
+		b.size = size
+	}
 	return b, nil
 }
 
