@@ -187,10 +187,12 @@ func loginRun(ctx context.Context, f *Factory, g *globalOptions, o *loginOptions
 }
 
 // recordStorage notes in the config which backend holds the session, and
-// removes a session left in the other backend.
+// removes a session an earlier login left in the other backend. A profile
+// never logged in is not looked up in the other backend: on a machine
+// without a keyring that lookup would only wait for the keyring's timeout.
 func (p *profileContext) recordStorage(ctx context.Context, name string) error {
-	prev := firstNonEmpty(p.profile.Storage, keychain.StorageKeyring)
-	if prev == name && p.profile.Storage != "" {
+	prev := p.profile.Storage
+	if prev == name {
 		return nil
 	}
 	err := keychain.UpdateConfig(ctx, p.dir, func(c *keychain.Config) error {
@@ -203,7 +205,8 @@ func (p *profileContext) recordStorage(ctx context.Context, name string) error {
 		return fmt.Errorf("signed in, but recording the storage backend failed: %w", err)
 	}
 	p.profile.Storage = name
-	if prev != name {
+	if prev != "" {
+		// An earlier login kept the session in the other backend.
 		_ = p.storeFor(prev).Delete(p.name)
 	}
 	return nil

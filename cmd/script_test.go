@@ -84,12 +84,15 @@ func TestScripts(t *testing.T) {
 			env.Values[opKey{}] = srv
 			env.Setenv("ISSUER", srv.Issuer)
 			env.Setenv("API", srv.APIURL)
+			env.Setenv("ISSUER_LOCALHOST", strings.Replace(srv.Issuer, "127.0.0.1", "localhost", 1))
 			env.Setenv("CLIENT_ID", testop.CLIClientID)
 			env.Setenv("AGCURL_CONFIG_DIR", filepath.Join(env.WorkDir, "config"))
 			env.Setenv("AGCURL_STORAGE", "file")
 			env.Setenv("BROWSER", "testbrowser")
 			env.Setenv("NO_COLOR", "1")
-			env.Setenv("DBUS_SESSION_BUS_ADDRESS", os.Getenv("DBUS_SESSION_BUS_ADDRESS"))
+			if bus := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); bus != "" {
+				env.Setenv("DBUS_SESSION_BUS_ADDRESS", bus)
+			}
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

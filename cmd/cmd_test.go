@@ -1,0 +1,205 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/zalando/go-keyring"
+
+	"github.com/agcurl/agcurl/httpcall"
+	"github.com/agcurl/agcurl/internal/browser"
+	"github.com/agcurl/agcurl/internal/testop"
+)
+
+// memKeyring is an in-memory OS keyring for in-process tests.
+type memKeyring struct {
+	mu    sync.Mutex
+	items map[string]string
+}
+
+func (m *memKeyring) Get(service, user string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.items[service+"/"+user]
+	if !ok {
+		return "", keyring.ErrNotFound
+	}
+	return v, nil
+}
+
+func (m *memKeyring) Set(service, user, secret string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.items == nil {
+		m.items = map[string]string{}
+	}
+	m.items[service+"/"+user] = secret
+	return nil
+}
+
+func (m *memKeyring) Delete(service, user string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.items, service+"/"+user)
+	return nil
+}
+
+type testEnv struct {
+	f       *Factory
+	in      *bytes.Buffer
+	out     *bytes.Buffer
+	errOut  *bytes.Buffer
+	env     map[string]string
+	keyring *memKeyring
+	srv     *testop.Server
+}
+
+func newTestEnv(t *testing.T, opts testop.Options) *testEnv {
+	t.Helper()
+	srv, err := testop.Start(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	ios, in, out, errOut := TestIO()
+	dir := filepath.Join(t.TempDir(), "config")
+	te := &testEnv{in: in, out: out, errOut: errOut, env: map[string]string{}, keyring: &memKeyring{}, srv: srv}
+	te.f = &Factory{
+		IO:          ios,
+		Getenv:      func(k string) string { return te.env[k] },
+		ConfigDir:   func() (string, error) { return dir, nil },
+		HTTPClient:  &http.Client{Timeout: 10 * time.Second},
+		FetchClient: httpcall.NewClient(),
+		Browser:     browser.Async{},
+		Keyring:     te.keyring,
+		Now:         time.Now,
+	}
+	return te
+}
+
+func (te *testEnv) run(args ...string) int {
+	te.out.Reset()
+	te.errOut.Reset()
+	return Run(context.Background(), te.f, args)
+}
+
+func (te *testEnv) mustRun(t *testing.T, args ...string) string {
+	t.Helper()
+	if code := te.run(args...); code != 0 {
+		t.Fatalf("agcurl %s: exit %d\n%s", strings.Join(args, " "), code, te.errOut.String())
+	}
+	return te.out.String()
+}
+
+func TestInProcessFlowWithKeyring(t *testing.T) {
+	te := newTestEnv(t, testop.Options{})
+	te.mustRun(t, "configure", "--endpoint", te.srv.Issuer, "--client-id", testop.CLIClientID)
+	te.mustRun(t, "login", "--browser", "--port", "0")
+	if !strings.Contains(te.errOut.String(), "keyring storage") {
+		t.Fatalf("login output: %s", te.errOut.String())
+	}
+	if len(te.keyring.items) == 0 {
+		t.Fatal("the session is not in the keyring")
+	}
+	tok := strings.TrimSpace(te.mustRun(t, "token"))
+	if out := te.mustRun(t, "fetch", te.srv.APIURL+"/v1/me"); !strings.Contains(out, `"sub":"alice"`) {
+		t.Fatalf("fetch: %s", out)
+	}
+	te.mustRun(t, "fetch", "-v", "-o", filepath.Join(t.TempDir(), "x"), te.srv.APIURL+"/v1/me")
+	if strings.Contains(te.errOut.String(), tok) || !strings.Contains(te.errOut.String(), "Bearer <redacted>") {
+		t.Fatal("-v must redact the token")
+	}
+	te.mustRun(t, "logout")
+	if len(te.keyring.items) != 0 {
+		t.Fatal("logout left the session in the keyring")
+	}
+	if code := te.run("token"); code != ExitLoginRequired {
+		t.Fatalf("token after logout: exit %d", code)
+	}
+}
+
+func TestConfigurePromptsOnATerminal(t *testing.T) {
+	te := newTestEnv(t, testop.Options{})
+	te.f.IO.InTTY = true
+	te.in.WriteString(te.srv.Issuer + "\n" + testop.CLIClientID + "\n")
+	te.mustRun(t, "configure")
+	if !strings.Contains(te.errOut.String(), "Endpoint (e.g. https://myapp.authgear.cloud): Client ID: ") {
+		t.Fatalf("prompts: %q", te.errOut.String())
+	}
+	if out := te.mustRun(t, "config", "list"); !strings.Contains(out, testop.CLIClientID) {
+		t.Fatalf("config list: %s", out)
+	}
+	// Not a terminal: no prompt, a usage error.
+	te.f.IO.InTTY = false
+	if code := te.run("configure", "--profile", "p2"); code != ExitUsage {
+		t.Fatalf("exit %d, want 2", code)
+	}
+}
+
+func TestLoginInterruptExits130(t *testing.T) {
+	te := newTestEnv(t, testop.Options{})
+	te.mustRun(t, "configure", "--endpoint", te.srv.Issuer, "--client-id", testop.CLIClientID)
+	ctx, cancel := context.WithCancel(context.Background())
+	te.f.Browser = browserFunc(func(string) error { cancel(); return nil })
+	code := Run(ctx, te.f, []string{"login", "--browser", "--port", "0"})
+	if code != ExitInterrupted || !strings.Contains(te.errOut.String(), "agcurl: interrupted") {
+		t.Fatalf("exit %d: %s", code, te.errOut.String())
+	}
+}
+
+type browserFunc func(string) error
+
+func (b browserFunc) Open(u string) error { return b(u) }
+
+func TestBrowserFailureStillPrintsURL(t *testing.T) {
+	te := newTestEnv(t, testop.Options{})
+	te.mustRun(t, "configure", "--endpoint", te.srv.Issuer, "--client-id", testop.CLIClientID)
+	te.f.Browser = browserFunc(func(u string) error {
+		go browser.Follow(context.Background(), u) // the user opens it by hand
+		return context.DeadlineExceeded
+	})
+	te.mustRun(t, "login", "--browser", "--port", "0")
+	if !strings.Contains(te.errOut.String(), "Could not open a browser") || !strings.Contains(te.errOut.String(), "/oauth2/authorize?") {
+		t.Fatalf("output: %s", te.errOut.String())
+	}
+}
+
+func TestColourOnlyWhenAsked(t *testing.T) {
+	te := newTestEnv(t, testop.Options{})
+	te.mustRun(t, "configure", "--endpoint", te.srv.Issuer, "--client-id", testop.CLIClientID)
+	te.mustRun(t, "login", "--browser", "--port", "0")
+	if out := te.mustRun(t, "whoami"); strings.Contains(out, "\x1b[") {
+		t.Fatal("colour on a non-terminal")
+	}
+	te.f.IO.ColorOut = true
+	if out := te.mustRun(t, "whoami"); !strings.Contains(out, "\x1b[1mAlice Example") {
+		t.Fatalf("no colour on a colour terminal: %q", out)
+	}
+}
+
+func TestSystemIOHonoursNoColor(t *testing.T) {
+	io := SystemIO(func(k string) string {
+		if k == "NO_COLOR" {
+			return "1"
+		}
+		return ""
+	})
+	if io.ColorOut || io.ColorErr {
+		t.Fatal("NO_COLOR must turn colour off")
+	}
+}
+
+func TestExitCodesHelpListsEveryCode(t *testing.T) {
+	for _, code := range []int{ExitOK, ExitError, ExitUsage, ExitLoginRequired, ExitHTTPError, ExitReadError, ExitInterrupted} {
+		if !strings.Contains(exitCodesHelp, "\n    "+strconv.Itoa(code)+" ") {
+			t.Errorf("exit code %d is not documented", code)
+		}
+	}
+}
