@@ -13,7 +13,6 @@ import (
 
 	"github.com/zalando/go-keyring"
 
-	"github.com/agcurl/agcurl/httpcall"
 	"github.com/agcurl/agcurl/internal/browser"
 	"github.com/agcurl/agcurl/internal/testop"
 )
@@ -72,14 +71,13 @@ func newTestEnv(t *testing.T, opts testop.Options) *testEnv {
 	dir := filepath.Join(t.TempDir(), "config")
 	te := &testEnv{in: in, out: out, errOut: errOut, env: map[string]string{}, keyring: &memKeyring{}, srv: srv}
 	te.f = &Factory{
-		IO:          ios,
-		Getenv:      func(k string) string { return te.env[k] },
-		ConfigDir:   func() (string, error) { return dir, nil },
-		HTTPClient:  &http.Client{Timeout: 10 * time.Second},
-		FetchClient: httpcall.NewClient(),
-		Browser:     browser.Async{},
-		Keyring:     te.keyring,
-		Now:         time.Now,
+		IO:         ios,
+		Getenv:     func(k string) string { return te.env[k] },
+		ConfigDir:  func() (string, error) { return dir, nil },
+		HTTPClient: &http.Client{Timeout: 10 * time.Second},
+		Browser:    browser.Async{},
+		Keyring:    te.keyring,
+		Now:        time.Now,
 	}
 	return te
 }

@@ -11,8 +11,10 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/agcurl/agcurl/auth"
+	"github.com/agcurl/agcurl/httpcall"
 	"github.com/agcurl/agcurl/keychain"
 )
 
@@ -21,6 +23,8 @@ type configureOptions struct {
 	ClientID    string
 	Scope       string
 	RedirectURI string
+	APIBase     string
+	AllowOrigin []string
 	Show        bool
 	JSON        bool
 }
@@ -49,7 +53,7 @@ agcurl/ under the OS's user config directory (~/.config/agcurl on Linux).`,
 			if o.Show {
 				return showConfig(f, g, o.JSON)
 			}
-			return configureRun(c.Context(), f, g, o, c.Flags().Changed("scope"))
+			return configureRun(c.Context(), f, g, o, c.Flags())
 		},
 	}
 	fl := c.Flags()
@@ -57,6 +61,8 @@ agcurl/ under the OS's user config directory (~/.config/agcurl on Linux).`,
 	fl.StringVar(&o.ClientID, "client-id", "", "OAuth client id of the Native App client")
 	fl.StringVar(&o.Scope, "scope", "", "scopes to request (default \""+auth.DefaultScope+"\")")
 	fl.StringVar(&o.RedirectURI, "redirect-uri", "", "loopback redirect URI registered for the client (default \""+auth.DefaultRedirectURI+"\")")
+	fl.StringVar(&o.APIBase, "api-base", "", "base URL for fetch's relative URLs (\"/v1/me\"); its origin may receive the token")
+	fl.StringArrayVar(&o.AllowOrigin, "allow-origin", nil, "origin fetch may send the token to (repeatable; replaces the list; \"\" clears it)")
 	fl.BoolVar(&o.Show, "show", false, "list the configured profiles and exit")
 	fl.BoolVar(&o.JSON, "json", false, "with --show: print JSON")
 	return c
@@ -80,7 +86,8 @@ func newConfigCmd(f *Factory, g *globalOptions) *cobra.Command {
 	return c
 }
 
-func configureRun(ctx context.Context, f *Factory, g *globalOptions, o *configureOptions, scopeSet bool) error {
+func configureRun(ctx context.Context, f *Factory, g *globalOptions, o *configureOptions, fl *pflag.FlagSet) error {
+	scopeSet := fl.Changed("scope")
 	p, err := resolveProfile(f, g)
 	if err != nil {
 		return err
@@ -118,6 +125,38 @@ func configureRun(ctx context.Context, f *Factory, g *globalOptions, o *configur
 		}
 	}
 
+	apiBase := cur.APIBase
+	if fl.Changed("api-base") {
+		apiBase = strings.TrimSpace(o.APIBase)
+		if apiBase != "" {
+			u, err := httpcall.ResolveURL(apiBase, "")
+			if err != nil || !strings.Contains(apiBase, "://") {
+				return usageErrorf("invalid --api-base %q: want an absolute URL such as https://api.example.com", o.APIBase)
+			}
+			if err := httpcall.CheckTokenTarget(u); err != nil {
+				return usageErrorf("invalid --api-base %q: plain http is allowed only on loopback", o.APIBase)
+			}
+			apiBase = strings.TrimSuffix(u.String(), "/")
+		}
+	}
+	allowed := cur.AllowedOrigins
+	if fl.Changed("allow-origin") {
+		allowed = nil
+		for _, a := range o.AllowOrigin {
+			if a = strings.TrimSpace(a); a == "" {
+				continue
+			}
+			u, err := httpcall.ResolveURL(a, "")
+			if err != nil || !strings.Contains(a, "://") || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+				return usageErrorf("invalid --allow-origin %q: want an origin such as https://api.example.com", a)
+			}
+			if err := httpcall.CheckTokenTarget(u); err != nil {
+				return usageErrorf("invalid --allow-origin %q: plain http is allowed only on loopback", a)
+			}
+			allowed = append(allowed, httpcall.Origin(u))
+		}
+	}
+
 	info, err := auth.Discover(ctx, f.HTTPClient, endpoint)
 	if err != nil {
 		return err
@@ -127,7 +166,7 @@ func configureRun(ctx context.Context, f *Factory, g *globalOptions, o *configur
 	}
 	np := &keychain.Profile{
 		Endpoint: endpoint, ClientID: clientID, Scope: scope, RedirectURI: redirect,
-		Storage: cur.Storage, Provider: info,
+		Storage: cur.Storage, Provider: info, APIBase: apiBase, AllowedOrigins: allowed,
 	}
 	err = keychain.UpdateConfig(ctx, p.dir, func(c *keychain.Config) error {
 		c.Profiles[p.name] = np
@@ -186,20 +225,22 @@ func showConfig(f *Factory, g *globalOptions, asJSON bool) error {
 	names := p.cfg.ProfileNames()
 	if asJSON {
 		type row struct {
-			Name        string `json:"name"`
-			Current     bool   `json:"current"`
-			Endpoint    string `json:"endpoint"`
-			ClientID    string `json:"client_id"`
-			Scope       string `json:"scope"`
-			RedirectURI string `json:"redirect_uri"`
-			Storage     string `json:"storage"`
+			Name        string   `json:"name"`
+			Current     bool     `json:"current"`
+			Endpoint    string   `json:"endpoint"`
+			ClientID    string   `json:"client_id"`
+			Scope       string   `json:"scope"`
+			RedirectURI string   `json:"redirect_uri"`
+			Storage     string   `json:"storage"`
+			APIBase     string   `json:"api_base,omitempty"`
+			Allowed     []string `json:"allowed_origins,omitempty"`
 		}
 		rows := []row{}
 		for _, n := range names {
 			pr := p.cfg.Profiles[n]
 			rows = append(rows, row{n, n == p.name, pr.Endpoint, pr.ClientID,
 				firstNonEmpty(pr.Scope, auth.DefaultScope), firstNonEmpty(pr.RedirectURI, auth.DefaultRedirectURI),
-				firstNonEmpty(pr.Storage, keychain.StorageKeyring)})
+				firstNonEmpty(pr.Storage, keychain.StorageKeyring), pr.APIBase, pr.AllowedOrigins})
 		}
 		enc := json.NewEncoder(f.IO.Out)
 		enc.SetIndent("", "  ")

@@ -18,6 +18,8 @@ const (
 	ExitLoginRequired = 4
 	ExitReadError     = 26
 	ExitHTTPError     = 22
+	ExitWriteError    = 23
+	ExitTooManyRedirs = 47
 	ExitInterrupted   = 130
 )
 
@@ -44,6 +46,8 @@ func exitCode(err error) int {
 	var httpErr *httpcall.HTTPError
 	var transport *httpcall.TransportError
 	var readErr *httpcall.ReadError
+	var writeErr *httpcall.WriteError
+	var redirs *httpcall.TooManyRedirectsError
 	switch {
 	case err == nil:
 		return ExitOK
@@ -59,6 +63,10 @@ func exitCode(err error) int {
 		return ExitHTTPError
 	case errors.As(err, &readErr):
 		return ExitReadError
+	case errors.As(err, &writeErr):
+		return ExitWriteError
+	case errors.As(err, &redirs):
+		return ExitTooManyRedirs
 	case errors.As(err, &transport):
 		return transport.Code
 	}
@@ -72,13 +80,19 @@ const exitCodesHelp = `agcurl exits with one of these codes:
     2    usage error: a bad flag, argument or option combination; nothing was sent
     4    login required: not logged in, or the session was revoked or expired;
          run 'agcurl login'
+    5    fetch: could not connect to the proxy (as curl)
     6    fetch: could not resolve the host (as curl)
     7    fetch: could not connect (as curl)
     22   fetch --fail: the server answered with HTTP status 400 or above (as curl)
+    23   fetch: could not write the output, or refused to write a binary body
+         to a terminal (as curl)
     26   fetch: could not read a data file given with @file (as curl)
     28   fetch: the operation timed out (as curl)
     35   fetch: TLS handshake failed (as curl)
+    47   fetch -L: too many redirects (as curl)
     56   fetch: the transfer failed while receiving (as curl)
     60   fetch: the server's TLS certificate was not trusted (as curl)
+    61   fetch --compressed: the response could not be decoded (as curl)
+    77   fetch --cacert: the CA file could not be read (as curl)
     130  interrupted (Ctrl-C)
 `

@@ -14,7 +14,6 @@ import (
 	"github.com/pkg/browser"
 
 	"github.com/agcurl/agcurl/auth"
-	"github.com/agcurl/agcurl/httpcall"
 	"github.com/agcurl/agcurl/keychain"
 )
 
@@ -28,8 +27,6 @@ type Factory struct {
 	ConfigDir func() (string, error)
 	// HTTPClient talks to the provider.
 	HTTPClient *http.Client
-	// FetchClient sends fetch's requests; it must not follow redirects.
-	FetchClient *http.Client
 	// Browser opens URLs for login.
 	Browser auth.Browser
 	// Keyring is the OS keyring.
@@ -45,14 +42,13 @@ func NewFactory() *Factory {
 	// stdout for data.
 	browser.Stdout = os.Stderr
 	return &Factory{
-		IO:          SystemIO(getenv),
-		Getenv:      getenv,
-		ConfigDir:   func() (string, error) { return configDir(getenv) },
-		HTTPClient:  &http.Client{Timeout: 60 * time.Second},
-		FetchClient: httpcall.NewClient(),
-		Browser:     systemBrowser{getenv: getenv},
-		Keyring:     keychain.SystemKeyring{},
-		Now:         time.Now,
+		IO:         SystemIO(getenv),
+		Getenv:     getenv,
+		ConfigDir:  func() (string, error) { return configDir(getenv) },
+		HTTPClient: &http.Client{Timeout: 60 * time.Second},
+		Browser:    systemBrowser{getenv: getenv},
+		Keyring:    keychain.SystemKeyring{},
+		Now:        time.Now,
 	}
 }
 

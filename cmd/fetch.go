@@ -2,27 +2,73 @@ package cmd
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"math"
+	"net/url"
+	"path"
+	"strings"
+	"time"
 
+	"github.com/itchyny/gojq"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/agcurl/agcurl/httpcall"
 )
 
 type fetchOptions struct {
-	Method     string
-	Headers    []string
-	Data       []string
-	DataBinary []string
-	DataRaw    []string
-	Include    bool
-	Output     string
-	Silent     bool
-	ShowError  bool
-	Verbose    bool
-	Fail       bool
-	NoAuth     bool
-	UserAgent  string
-	dataOrder  []httpcall.Data
+	Method          string
+	Headers         []string
+	Data            []httpcall.Data
+	Get             bool
+	Form            []string
+	UploadFile      string
+	UserAgent       string
+	Referer         string
+	Compressed      bool
+	Include         bool
+	Head            bool
+	Output          string
+	RemoteName      bool
+	Silent          bool
+	ShowError       bool
+	Verbose         bool
+	WriteOut        string
+	Fail            bool
+	FailWithBody    bool
+	Location        bool
+	MaxRedirs       int
+	LocationTrusted bool
+	MaxTime         float64
+	ConnectTimeout  float64
+	Retry           int
+	RetryDelay      float64
+	RetryMaxTime    float64
+	RetryConnRefuse bool
+	Insecure        bool
+	CACert          string
+	Proxy           string
+	HTTP11          bool
+	NoAuth          bool
+	JQ              string
+	Raw             bool
+	Pretty          bool
+}
+
+// dataFlag appends to one shared list, so that -d, --data-binary,
+// --data-raw, --data-urlencode and --json keep their command-line order,
+// as curl joins them.
+type dataFlag struct {
+	kind httpcall.DataKind
+	list *[]httpcall.Data
+}
+
+func (d dataFlag) String() string { return "" }
+func (d dataFlag) Type() string   { return "data" }
+func (d dataFlag) Set(v string) error {
+	*d.list = append(*d.list, httpcall.Data{Kind: d.kind, Value: v})
+	return nil
 }
 
 func newFetchCmd(f *Factory, g *globalOptions) *cobra.Command {
@@ -31,22 +77,29 @@ func newFetchCmd(f *Factory, g *globalOptions) *cobra.Command {
 		Use:   "fetch URL",
 		Short: "Make an HTTP request with the access token attached, curl style",
 		Long: `Send one HTTP request, curl style, with "Authorization: Bearer <token>" set from
-the session (refreshed first if needed). The response body goes to stdout
-byte for byte and is streamed, never held in memory; -i adds the status line
-and headers, -v traces the exchange on stderr with the token redacted.
+the session (refreshed first if needed). Options have curl's names and
+meanings. The response body goes to stdout byte for byte when stdout is not a
+terminal, streamed and never held in memory; on a terminal JSON is
+pretty-printed and coloured, and binary bodies are not dumped.
 
-The token is attached only to https URLs, or plain http on loopback. It is
-never sent to a redirect target: redirects are not followed. If the API
-answers 401, the token is refreshed once and the request sent again (when its
-body can be replayed). A URL without a scheme gets https://.`,
+Where the token goes: only to https URLs, or plain http on loopback; when the
+profile sets an API base or allowed origins, only to those origins; on
+redirects (-L) never to another origin, unless --location-trusted. It never
+appears in -v traces, -w output or error messages. If the API answers 401,
+the token is refreshed once and the request sent again (when the body can be
+replayed).
+
+A URL starting with "/" is relative to the profile's API base
+(agcurl configure --api-base). A URL without a scheme gets https://.`,
 		Example: `  agcurl fetch https://api.example.com/v1/me
-  agcurl fetch https://api.example.com/v1/orders -X POST -H 'Content-Type: application/json' -d '{"sku":"A1"}'
-  agcurl fetch https://api.example.com/v1/upload --data-binary @photo.jpg -H 'Content-Type: image/jpeg'
-  agcurl fetch -fsS https://api.example.com/v1/report -o report.csv
-  agcurl fetch -v https://api.example.com/v1/me 2>trace.txt`,
+  agcurl fetch https://api.example.com/v1/orders --json '{"sku":"A1"}'
+  agcurl fetch /v1/orders -G --data-urlencode 'q=red shoes' --jq '.items[].id'
+  agcurl fetch https://api.example.com/v1/photos -F 'photo=@cat.jpg;type=image/jpeg' -F caption=cat
+  agcurl fetch -fsSL --retry 3 https://api.example.com/v1/report -O
+  agcurl fetch -s -o /dev/null -w '%{http_code} %{time_total}\n' https://api.example.com/v1/health`,
 		Args: exactArgs(1, "URL"),
 		RunE: func(c *cobra.Command, args []string) error {
-			err := fetchRun(c.Context(), f, g, o, args[0])
+			err := fetchRun(c.Context(), f, g, o, c.Flags(), args[0])
 			if err != nil && o.Silent && !o.ShowError && exitCode(err) != ExitUsage {
 				return &SilentError{Code: exitCode(err)}
 			}
@@ -55,78 +108,277 @@ body can be replayed). A URL without a scheme gets https://.`,
 	}
 	fl := c.Flags()
 	fl.SortFlags = false
-	fl.StringVarP(&o.Method, "request", "X", "", "request method (default GET, or POST with data)")
-	fl.StringArrayVarP(&o.Headers, "header", "H", nil, "header \"Name: value\" (repeatable; \"Name:\" removes a default header)")
-	fl.StringArrayVarP(&o.Data, "data", "d", nil, "request body; @file reads a file (CR/LF removed), @- stdin (repeatable, joined with &)")
-	fl.StringArrayVar(&o.DataBinary, "data-binary", nil, "request body; @file reads a file as is")
-	fl.StringArrayVar(&o.DataRaw, "data-raw", nil, "request body, with no @file meaning")
-	fl.BoolVarP(&o.Include, "include", "i", false, "write the status line and response headers before the body")
-	fl.StringVarP(&o.Output, "output", "o", "", "write the body to this file instead of stdout")
-	fl.BoolVarP(&o.Silent, "silent", "s", false, "no error messages (with -S: still show errors)")
-	fl.BoolVarP(&o.ShowError, "show-error", "S", false, "with -s: show errors")
-	fl.BoolVarP(&o.Verbose, "verbose", "v", false, "trace request and response headers on stderr (token redacted)")
-	fl.BoolVarP(&o.Fail, "fail", "f", false, "exit 22 without writing the body when the status is 400 or above")
-	fl.BoolVar(&o.NoAuth, "no-auth", false, "send without a token")
+	fl.StringVarP(&o.Method, "request", "X", "", "request method (default GET; POST with data; PUT with -T; HEAD with -I)")
+	fl.StringArrayVarP(&o.Headers, "header", "H", nil, "header \"Name: value\" (repeatable; \"Name:\" removes a default, \"Name;\" sends it empty)")
+	fl.VarP(dataFlag{httpcall.DataASCII, &o.Data}, "data", "d", "request body; @file reads a file (CR/LF removed), @- stdin; repeats join with &")
+	fl.Var(dataFlag{httpcall.DataASCII, &o.Data}, "data-ascii", "same as --data")
+	fl.Var(dataFlag{httpcall.DataBinary, &o.Data}, "data-binary", "request body; @file reads a file as is, streamed")
+	fl.Var(dataFlag{httpcall.DataRaw, &o.Data}, "data-raw", "request body, with no @file meaning")
+	fl.Var(dataFlag{httpcall.DataURLEncode, &o.Data}, "data-urlencode", "URL-encoded data: content, =content, name=content, @file or name@file")
+	fl.Var(dataFlag{httpcall.DataJSON, &o.Data}, "json", "JSON body (@file, @-), with Content-Type and Accept: application/json; repeats concatenate")
+	fl.BoolVarP(&o.Get, "get", "G", false, "put the data in the URL's query string and send a GET")
+	fl.StringArrayVarP(&o.Form, "form", "F", nil, "multipart field: name=value, name=@file[;type=T][;filename=N], name=<file")
+	fl.StringVarP(&o.UploadFile, "upload-file", "T", "", "send this file (or - for stdin) as the body, with PUT")
 	fl.StringVarP(&o.UserAgent, "user-agent", "A", "agcurl/"+version, "User-Agent header")
+	fl.StringVarP(&o.Referer, "referer", "e", "", "Referer header")
+	fl.BoolVar(&o.Compressed, "compressed", false, "ask for a compressed response (gzip, deflate) and decompress it")
+	fl.BoolVarP(&o.Include, "include", "i", false, "write the status line and response headers before the body")
+	fl.BoolVarP(&o.Head, "head", "I", false, "send HEAD and write the status line and headers only")
+	fl.StringVarP(&o.Output, "output", "o", "", "write the body to this file instead of stdout (\"-\": stdout, even binary)")
+	fl.BoolVarP(&o.RemoteName, "remote-name", "O", false, "write the body to a file named like the URL's last path segment")
+	fl.BoolVarP(&o.Silent, "silent", "s", false, "no progress, warnings or error messages (with -S: still errors)")
+	fl.BoolVarP(&o.ShowError, "show-error", "S", false, "with -s: show errors")
+	fl.BoolVarP(&o.Verbose, "verbose", "v", false, "trace requests and responses on stderr (token and cookies redacted)")
+	fl.StringVarP(&o.WriteOut, "write-out", "w", "", "write this after the transfer: %{http_code}, %{content_type}, %{size_download}, %{time_total}, %{url_effective}, %{json}, %{header_json}, ...")
+	fl.BoolVarP(&o.Fail, "fail", "f", false, "exit 22 without writing the body when the status is 400 or above")
+	fl.BoolVar(&o.FailWithBody, "fail-with-body", false, "exit 22 when the status is 400 or above, after writing the body")
+	fl.BoolVarP(&o.Location, "location", "L", false, "follow redirects (the token only to the same origin)")
+	fl.IntVar(&o.MaxRedirs, "max-redirs", 50, "with -L: at most this many redirects (-1: no limit)")
+	fl.BoolVar(&o.LocationTrusted, "location-trusted", false, "like -L, and send the token to other origins too")
+	fl.Float64VarP(&o.MaxTime, "max-time", "m", 0, "give up after this many seconds in all")
+	fl.Float64Var(&o.ConnectTimeout, "connect-timeout", 0, "give up connecting after this many seconds")
+	fl.IntVar(&o.Retry, "retry", 0, "retry this many times on timeouts and HTTP 408, 429, 500, 502, 503, 504")
+	fl.Float64Var(&o.RetryDelay, "retry-delay", 0, "seconds between retries (default: Retry-After, else 1s doubling)")
+	fl.Float64Var(&o.RetryMaxTime, "retry-max-time", 0, "stop retrying after this many seconds")
+	fl.BoolVar(&o.RetryConnRefuse, "retry-connrefused", false, "with --retry: also retry refused connections")
+	fl.BoolVarP(&o.Insecure, "insecure", "k", false, "do not verify the server's TLS certificate")
+	fl.StringVar(&o.CACert, "cacert", "", "trust the CA certificates in this PEM file")
+	fl.StringVarP(&o.Proxy, "proxy", "x", "", "use this proxy (default: $HTTPS_PROXY, $HTTP_PROXY, $NO_PROXY)")
+	fl.BoolVar(&o.HTTP11, "http1.1", false, "use HTTP/1.1 only")
+	fl.BoolVar(&o.NoAuth, "no-auth", false, "send without a token")
+	fl.StringVar(&o.JQ, "jq", "", "filter a JSON response with this jq expression (strings print raw)")
+	fl.BoolVar(&o.Raw, "raw", false, "write the body as is, even JSON on a terminal")
+	fl.BoolVar(&o.Pretty, "pretty", false, "pretty-print a JSON body, even when not on a terminal")
 	return c
 }
 
-// data returns the data arguments in command-line order per kind. pflag
-// keeps each flag's values in order; curl joins them all in order given,
-// which for mixed kinds is approximated as -d, then --data-binary, then
-// --data-raw.
-func (o *fetchOptions) data() []httpcall.Data {
-	var out []httpcall.Data
-	for _, v := range o.Data {
-		out = append(out, httpcall.Data{Kind: httpcall.DataASCII, Value: v})
-	}
-	for _, v := range o.DataBinary {
-		out = append(out, httpcall.Data{Kind: httpcall.DataBinary, Value: v})
-	}
-	for _, v := range o.DataRaw {
-		out = append(out, httpcall.Data{Kind: httpcall.DataRaw, Value: v})
-	}
-	return out
+func seconds(s float64) time.Duration {
+	return time.Duration(s * float64(time.Second))
 }
 
-func fetchRun(ctx context.Context, f *Factory, g *globalOptions, o *fetchOptions, rawURL string) error {
+func (o *fetchOptions) validate(fl *pflag.FlagSet) error {
+	for _, pair := range [][2]bool{{o.Raw, o.Pretty}, {o.Fail, o.FailWithBody}} {
+		if pair[0] && pair[1] {
+			return usageErrorf("--raw/--pretty and --fail/--fail-with-body are pairs of which only one may be given")
+		}
+	}
+	if o.Output != "" && o.RemoteName {
+		return usageErrorf("-o and -O cannot be used together")
+	}
+	if o.JQ != "" && (o.Raw || o.Pretty) {
+		return usageErrorf("--jq cannot be combined with --raw or --pretty")
+	}
+	for name, v := range map[string]float64{"--max-time": o.MaxTime, "--connect-timeout": o.ConnectTimeout, "--retry-delay": o.RetryDelay, "--retry-max-time": o.RetryMaxTime} {
+		if v < 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+			return usageErrorf("%s must be a non-negative number of seconds", name)
+		}
+	}
+	if o.Retry < 0 {
+		return usageErrorf("--retry must not be negative")
+	}
+	if o.LocationTrusted {
+		o.Location = true
+	}
+	if fl.Changed("max-redirs") && !o.Location {
+		return usageErrorf("--max-redirs needs -L")
+	}
+	return nil
+}
+
+func fetchRun(ctx context.Context, f *Factory, g *globalOptions, o *fetchOptions, fl *pflag.FlagSet, rawURL string) error {
+	if err := o.validate(fl); err != nil {
+		return err
+	}
+	var jq *gojq.Code
+	if o.JQ != "" {
+		var err error
+		if jq, err = httpcall.CompileJQ(o.JQ); err != nil {
+			return err
+		}
+	}
+	if o.WriteOut != "" {
+		format, err := writeOutFormat(f, o.WriteOut)
+		if err != nil {
+			return err
+		}
+		o.WriteOut = format
+		if err := httpcall.CheckWriteOut(o.WriteOut); err != nil {
+			return err
+		}
+	}
+
+	// The profile is needed for relative URLs and the token; with --no-auth
+	// and an absolute URL it is not read at all.
+	var p *profileContext
+	if !o.NoAuth || strings.HasPrefix(rawURL, "/") {
+		var err error
+		if p, err = resolveProfile(f, g); err != nil {
+			return err
+		}
+	}
+	base := ""
+	if p != nil && p.profile != nil {
+		base = p.profile.APIBase
+	}
 	req, err := httpcall.Build(httpcall.Options{
-		Method:    o.Method,
-		URL:       rawURL,
-		Headers:   o.Headers,
-		Data:      o.data(),
-		UserAgent: o.UserAgent,
+		Method:     o.Method,
+		URL:        rawURL,
+		BaseURL:    base,
+		Headers:    o.Headers,
+		Data:       o.Data,
+		Get:        o.Get,
+		Form:       o.Form,
+		UploadFile: o.UploadFile,
+		Head:       o.Head,
+		UserAgent:  o.UserAgent,
+		Referer:    o.Referer,
+		Compressed: o.Compressed,
 	}, httpcall.OSOpener{Stdin: f.IO.In})
 	if err != nil {
 		return err
 	}
-	var ts httpcall.TokenSource
-	if !o.NoAuth {
-		p, err := resolveProfile(f, g)
-		if err != nil {
-			return err
-		}
-		r, err := p.refresher()
-		if err != nil {
-			return err
-		}
-		ts = refresherTokens{r}
-	}
-	var tr httpcall.Tracer
-	if o.Verbose {
-		tr = httpcall.VerboseTracer{W: f.IO.ErrOut}
-	}
-	resp, err := httpcall.Do(ctx, f.FetchClient, req, ts, tr)
-	if err != nil {
+	closeBody := func() {
 		if req.Body != nil {
 			req.Body.Close()
 		}
+	}
+	output := o.Output
+	if o.RemoteName {
+		name := path.Base(req.URL.Path)
+		if name == "" || name == "/" || name == "." {
+			closeBody()
+			return usageErrorf("-O: the URL has no file name to save to; use -o FILE")
+		}
+		output = name
+	}
+
+	s := &httpcall.Sender{
+		FollowRedirects:  o.Location,
+		MaxRedirects:     o.MaxRedirs,
+		LocationTrusted:  o.LocationTrusted,
+		Retries:          o.Retry,
+		RetryDelay:       seconds(o.RetryDelay),
+		RetryMaxTime:     seconds(o.RetryMaxTime),
+		RetryConnRefused: o.RetryConnRefuse,
+	}
+	if !o.Silent {
+		s.Warn = func(msg string) { fmt.Fprintln(f.IO.ErrOut, msg) }
+	}
+	if !o.NoAuth {
+		r, err := p.refresher()
+		if err != nil {
+			closeBody()
+			return err
+		}
+		s.Tokens = refresherTokens{r}
+		s.Policy = tokenPolicy(p)
+	}
+	if o.Verbose {
+		s.Tracer = httpcall.VerboseTracer{W: f.IO.ErrOut}
+	}
+	s.Client, err = httpcall.NewClient(httpcall.ClientOptions{
+		Insecure: o.Insecure, CACertFile: o.CACert, Proxy: o.Proxy, HTTP11: o.HTTP11,
+		ConnectTimeout: seconds(o.ConnectTimeout),
+	})
+	if err != nil {
+		closeBody()
 		return err
 	}
-	return httpcall.WriteResponse(httpcall.Output{
-		Stdout:     f.IO.Out,
-		Include:    o.Include,
-		OutputPath: o.Output,
-		Fail:       o.Fail,
-	}, resp)
+	if o.MaxTime > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, seconds(o.MaxTime))
+		defer cancel()
+	}
+
+	start := time.Now()
+	res, err := s.Do(ctx, req)
+	firstByte := time.Since(start)
+	var st httpcall.Stats
+	if err != nil {
+		closeBody()
+	} else {
+		out := httpcall.Output{
+			Stdout:       f.IO.Out,
+			StdoutTTY:    f.IO.OutTTY,
+			Color:        f.IO.ColorOut,
+			Include:      o.Include || o.Head,
+			OutputPath:   output,
+			Fail:         o.Fail,
+			FailWithBody: o.FailWithBody,
+			Compressed:   o.Compressed,
+		}
+		switch {
+		case o.Raw:
+			out.Style = httpcall.StyleRaw
+		case o.Pretty:
+			out.Style = httpcall.StylePretty
+		}
+		out.JQ = jq
+		if output != "" && output != "-" && f.IO.ErrTTY && !o.Silent {
+			out.Progress = f.IO.ErrOut
+		}
+		st, err = httpcall.WriteResponse(out, res.Response)
+	}
+	if ctx.Err() == context.DeadlineExceeded && err != nil {
+		err = &httpcall.TransportError{Code: 28, Err: fmt.Errorf("operation timed out after %s", seconds(o.MaxTime))}
+	}
+	if o.WriteOut != "" {
+		v := httpcall.WriteOutVars{
+			URL: rawURL, SizeDownload: st.SizeDownload, SizeHeader: st.SizeHeader,
+			TimeStart: firstByte, TimeTotal: time.Since(start), ExitCode: exitCode(err),
+		}
+		if res != nil {
+			v.Response, v.NumRedirects, v.NumRetries, v.SizeUpload, v.Method = res.Response, res.Redirects, res.Retries, res.UploadSize, res.Method
+			if res.URL != nil {
+				v.URLEffective = res.URL.String()
+			}
+		}
+		if err != nil {
+			v.ErrorMsg = err.Error()
+		}
+		httpcall.WriteOut(f.IO.Out, f.IO.ErrOut, o.WriteOut, v)
+	}
+	return err
+}
+
+// writeOutFormat reads -w @file and -w @- as curl does.
+func writeOutFormat(f *Factory, v string) (string, error) {
+	name, ok := strings.CutPrefix(v, "@")
+	if !ok {
+		return v, nil
+	}
+	r, err := (httpcall.OSOpener{Stdin: f.IO.In}).Open(name)
+	if err != nil {
+		return "", &httpcall.ReadError{Err: err}
+	}
+	defer r.Close()
+	b, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	if err != nil {
+		return "", &httpcall.ReadError{Err: err}
+	}
+	return string(b), nil
+}
+
+// tokenPolicy builds the profile's token policy: the API base's origin and
+// the allowed origins, when any is set.
+func tokenPolicy(p *profileContext) httpcall.TokenPolicy {
+	var allowed []string
+	if base := p.profile.APIBase; base != "" {
+		if u, err := httpcall.ResolveURL(base, ""); err == nil {
+			allowed = append(allowed, httpcall.Origin(u))
+		}
+	}
+	for _, a := range p.profile.AllowedOrigins {
+		if u, err := url.Parse(a); err == nil && u.Host != "" {
+			allowed = append(allowed, httpcall.Origin(u))
+		}
+	}
+	flag := ""
+	if p.name != "default" {
+		flag = " --profile " + p.name
+	}
+	return httpcall.TokenPolicy{
+		AllowedOrigins: allowed,
+		ConfigHint:     "allow it with `agcurl configure" + flag + " --allow-origin ORIGIN`",
+	}
 }

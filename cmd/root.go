@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -83,7 +84,12 @@ a fresh access token attached: curl's manners, without pasting tokens around.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &UsageError{Err: err} })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		if c.Name() == "fetch" && strings.Contains(err.Error(), "unknown") {
+			err = fmt.Errorf("%w; agcurl fetch supports a subset of curl's options: see 'agcurl fetch --help'", err)
+		}
+		return &UsageError{Err: err}
+	})
 	root.PersistentFlags().StringVar(&g.Profile, "profile", "", "profile to use (default: $AGCURL_PROFILE, the default profile, or \"default\")")
 	root.AddCommand(
 		newConfigureCmd(f, g),

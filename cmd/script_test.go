@@ -85,6 +85,12 @@ func TestScripts(t *testing.T) {
 			env.Setenv("ISSUER", srv.Issuer)
 			env.Setenv("API", srv.APIURL)
 			env.Setenv("ISSUER_LOCALHOST", strings.Replace(srv.Issuer, "127.0.0.1", "localhost", 1))
+			env.Setenv("API_LOCALHOST", strings.Replace(srv.APIURL, "127.0.0.1", "localhost", 1))
+			env.Setenv("API_TLS", srv.APITLSURL)
+			env.Setenv("PROXY", srv.ProxyURL)
+			if err := os.WriteFile(filepath.Join(env.WorkDir, "ca.pem"), srv.CACertPEM, 0o600); err != nil {
+				return err
+			}
 			env.Setenv("CLIENT_ID", testop.CLIClientID)
 			env.Setenv("AGCURL_CONFIG_DIR", filepath.Join(env.WorkDir, "config"))
 			env.Setenv("AGCURL_STORAGE", "file")
@@ -119,6 +125,16 @@ func TestScripts(t *testing.T) {
 				if got != want {
 					ts.Fatalf("exit code %d, want %d", got, want)
 				}
+			},
+			// opheader PATH N STATUS NAME VALUE: the next N requests to PATH
+			// are answered with STATUS and that header.
+			"opheader": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 5 {
+					ts.Fatalf("usage: opheader PATH N STATUS NAME VALUE")
+				}
+				n, _ := strconv.Atoi(args[1])
+				status, _ := strconv.Atoi(args[2])
+				op(ts).FailWithHeader(args[0], n, status, args[3], args[4])
 			},
 			// oprevoke: the provider revokes every session.
 			"oprevoke": func(ts *testscript.TestScript, neg bool, args []string) { op(ts).RevokeAll() },

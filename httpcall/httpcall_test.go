@@ -216,10 +216,11 @@ func TestDoRetriesOnceAfter401WithReplayedBody(t *testing.T) {
 	}
 	ts := &fakeTokens{token: "old-token"}
 	var trace bytes.Buffer
-	resp, err := Do(context.Background(), NewClient(), req, ts, VerboseTracer{W: &trace})
+	res, err := (&Sender{Client: newClient(t), Tokens: ts, Tracer: VerboseTracer{W: &trace}}).Do(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	resp := res.Response
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if string(body) != "payload" || calls.Load() != 2 || ts.refreshes.Load() != 1 {
@@ -238,11 +239,11 @@ func TestDoRetriesOnceAfter401WithReplayedBody(t *testing.T) {
 	defer srv2.Close()
 	calls.Store(0)
 	req, _ = Build(Options{URL: srv2.URL}, OSOpener{})
-	resp, err = Do(context.Background(), NewClient(), req, ts, nil)
-	if err != nil || resp.StatusCode != 401 || calls.Load() != 2 {
+	res, err = (&Sender{Client: newClient(t), Tokens: ts}).Do(context.Background(), req)
+	if err != nil || res.Response.StatusCode != 401 || calls.Load() != 2 {
 		t.Fatalf("want one retry then 401: %v %d", err, calls.Load())
 	}
-	resp.Body.Close()
+	res.Response.Body.Close()
 }
 
 func TestDoDoesNotFollowRedirects(t *testing.T) {
@@ -258,10 +259,11 @@ func TestDoDoesNotFollowRedirects(t *testing.T) {
 	}))
 	defer srv.Close()
 	req, _ := Build(Options{URL: srv.URL}, OSOpener{})
-	resp, err := Do(context.Background(), NewClient(), req, &fakeTokens{token: "t"}, nil)
+	res, err := (&Sender{Client: newClient(t), Tokens: &fakeTokens{token: "t"}}).Do(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)
 	}
+	resp := res.Response
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusFound || leaked.Load() {
 		t.Fatalf("status %d leaked %v", resp.StatusCode, leaked.Load())
@@ -271,7 +273,7 @@ func TestDoDoesNotFollowRedirects(t *testing.T) {
 func TestDoRefusesPlainHTTPBeforeAskingForAToken(t *testing.T) {
 	req, _ := Build(Options{URL: "http://api.example.com/"}, OSOpener{})
 	ts := &fakeTokens{token: "t"}
-	_, err := Do(context.Background(), NewClient(), req, ts, nil)
+	_, err := (&Sender{Client: newClient(t), Tokens: ts}).Do(context.Background(), req)
 	var te *TokenTargetError
 	if !errors.As(err, &te) || !strings.Contains(err.Error(), "--no-auth") {
 		t.Fatalf("want TokenTargetError, got %v", err)
@@ -284,20 +286,20 @@ func TestWriteResponse(t *testing.T) {
 			Header: http.Header{"Content-Type": {"text/plain"}}, Body: io.NopCloser(strings.NewReader(body))}
 	}
 	var out bytes.Buffer
-	if err := WriteResponse(Output{Stdout: &out, Include: true}, mk(200, "hi")); err != nil {
+	if _, err := WriteResponse(Output{Stdout: &out, Include: true}, mk(200, "hi")); err != nil {
 		t.Fatal(err)
 	}
 	if out.String() != "HTTP/1.1 OK\r\nContent-Type: text/plain\r\n\r\nhi" {
 		t.Fatalf("got %q", out.String())
 	}
 	out.Reset()
-	err := WriteResponse(Output{Stdout: &out, Fail: true}, mk(404, "nope"))
+	_, err := WriteResponse(Output{Stdout: &out, Fail: true}, mk(404, "nope"))
 	var he *HTTPError
 	if !errors.As(err, &he) || he.Status != 404 || out.Len() != 0 {
 		t.Fatalf("want HTTPError 404 and no output, got %v %q", err, out.String())
 	}
 	path := filepath.Join(t.TempDir(), "o.txt")
-	if err := WriteResponse(Output{Stdout: &out, OutputPath: path}, mk(200, "file body")); err != nil {
+	if _, err := WriteResponse(Output{Stdout: &out, OutputPath: path}, mk(200, "file body")); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := os.ReadFile(path); string(b) != "file body" || out.Len() != 0 {
@@ -357,4 +359,13 @@ func (m memOpener) Size(name string) int64 {
 		return int64(len(v))
 	}
 	return -1
+}
+
+func newClient(t *testing.T) *http.Client {
+	t.Helper()
+	c, err := NewClient(ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -1,70 +1,457 @@
 package httpcall
 
 import (
+	"bufio"
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"os"
 	"sort"
 	"strings"
+	"time"
+
+	"github.com/itchyny/gojq"
 )
 
 // HTTPError is returned by WriteResponse with --fail for a status >= 400;
 // curl's exit code 22.
 type HTTPError struct {
-	Status int
+	Status     int
+	StatusText string // "404 Not Found"
 }
 
 func (e *HTTPError) Error() string {
-	return fmt.Sprintf("the requested URL returned error: %d", e.Status)
+	return fmt.Sprintf("the requested URL returned error: %s", e.StatusText)
 }
 
-// Output says where and how a response is written, as curl's -i, -o and -f.
+// WriteError is a failure to write the output; curl's exit code 23.
+type WriteError struct{ Err error }
+
+func (e *WriteError) Error() string { return e.Err.Error() }
+func (e *WriteError) Unwrap() error { return e.Err }
+
+// ErrBinaryOutput is wrapped by the WriteError returned instead of writing
+// a binary body to a terminal.
+var ErrBinaryOutput = errors.New(`binary output can mess up your terminal; use "--output -" to write it to the terminal anyway, or "--output FILE" to save it to a file`)
+
+// Style is how a body is shown.
+type Style int
+
+const (
+	// StyleAuto pretty-prints JSON on a terminal and passes bytes through otherwise.
+	StyleAuto Style = iota
+	// StylePretty always pretty-prints a JSON body.
+	StylePretty
+	// StyleRaw always passes the bytes through.
+	StyleRaw
+)
+
+// Output says where and how a response is written, as curl's -i, -o and -f,
+// plus agcurl's --jq and pretty-printing.
 type Output struct {
-	Stdout     io.Writer
-	Include    bool   // -i: status line and headers before the body
-	OutputPath string // -o: write the body to this file; "-" or "" is Stdout
-	Fail       bool   // -f: on status >= 400 write nothing and return *HTTPError
+	Stdout       io.Writer
+	StdoutTTY    bool
+	Color        bool   // colour pretty-printed JSON
+	Include      bool   // -i: status line and headers before the body
+	OutputPath   string // -o: write here instead of Stdout; "-" is Stdout, even for binary bodies
+	Fail         bool   // -f: on status >= 400 write nothing and return *HTTPError
+	FailWithBody bool   // --fail-with-body: write the body, then return *HTTPError
+	Style        Style
+	JQ           *gojq.Code // --jq
+	Compressed   bool       // decode gzip and deflate bodies
+	// Progress, when not nil, gets a progress bar for a transfer to a file
+	// that lasts more than a second.
+	Progress io.Writer
 }
+
+// Stats are figures for --write-out.
+type Stats struct {
+	SizeDownload int64
+	SizeHeader   int64
+}
+
+// maxBuffered caps what pretty-printing or --jq hold in memory.
+const maxBuffered = 64 << 20
 
 // WriteResponse writes resp as curl would and closes its body. The body is
-// streamed, never held whole in memory.
-func WriteResponse(out Output, resp *http.Response) (err error) {
+// streamed; only --jq and pretty-printing (at most 64 MiB, past which the
+// bytes pass through as they are) hold it in memory.
+func WriteResponse(o Output, resp *http.Response) (st Stats, err error) {
 	defer resp.Body.Close()
-	if out.Fail && resp.StatusCode >= 400 {
-		return &HTTPError{Status: resp.StatusCode}
+	failed := (o.Fail || o.FailWithBody) && resp.StatusCode >= 400
+	httpErr := &HTTPError{Status: resp.StatusCode, StatusText: resp.Status}
+	if failed && !o.FailWithBody {
+		return st, httpErr
 	}
-	if out.Include {
-		if _, err := io.WriteString(out.Stdout, formatHead(resp)); err != nil {
-			return err
-		}
-	}
-	w := out.Stdout
-	if out.OutputPath != "" && out.OutputPath != "-" {
-		f, err := os.Create(out.OutputPath)
+	toStdout := o.OutputPath == "" || o.OutputPath == "-"
+	var w io.Writer = o.Stdout
+	if !toStdout {
+		f, err := os.Create(o.OutputPath)
 		if err != nil {
-			return fmt.Errorf("cannot write output file: %w", err)
+			return st, &WriteError{fmt.Errorf("cannot write output file: %w", err)}
 		}
 		defer func() {
 			if cerr := f.Close(); err == nil && cerr != nil {
-				err = fmt.Errorf("cannot write output file: %w", cerr)
+				err = &WriteError{fmt.Errorf("cannot write output file: %w", cerr)}
 			}
 		}()
 		w = f
 	}
-	buf := make([]byte, 64<<10)
-	if _, err := io.CopyBuffer(w, resp.Body, buf); err != nil {
+	if o.Include {
+		head := formatHead(resp)
+		st.SizeHeader = int64(len(head))
+		if _, err := io.WriteString(w, head); err != nil {
+			return st, &WriteError{err}
+		}
+	}
+	var body io.Reader = resp.Body
+	if o.Compressed {
+		if body, err = decode(resp); err != nil {
+			return st, err
+		}
+	}
+	cw := &countingWriter{w: w}
+	switch {
+	case o.JQ != nil:
+		err = writeJQ(cw, body, o.JQ, o.StdoutTTY && toStdout && o.Color)
+	case toStdout && (o.Style == StylePretty || o.Style == StyleAuto && o.StdoutTTY) && isJSON(resp.Header.Get("Content-Type")):
+		err = writePretty(cw, body, o.Color)
+	case toStdout && o.StdoutTTY && o.OutputPath != "-" && o.Style != StyleRaw:
+		err = writeUnlessBinary(cw, body)
+	default:
+		err = copyBody(cw, body, o.Progress, resp.ContentLength)
+	}
+	st.SizeDownload = cw.n
+	if err != nil {
+		return st, err
+	}
+	if failed {
+		return st, httpErr
+	}
+	return st, nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	if err != nil {
+		err = &WriteError{err}
+	}
+	return n, err
+}
+
+func decode(resp *http.Response) (io.Reader, error) {
+	switch strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))) {
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			return nil, &TransportError{61, fmt.Errorf("bad gzip body: %v", err)}
+		}
+		return zr, nil
+	case "deflate":
+		return flate.NewReader(resp.Body), nil
+	}
+	return resp.Body, nil
+}
+
+func isJSON(ctype string) bool {
+	mt, _, err := mime.ParseMediaType(ctype)
+	if err != nil {
+		return false
+	}
+	return mt == "application/json" || strings.HasSuffix(mt, "+json")
+}
+
+// copyBody streams r to w, with a progress bar on progress for transfers
+// that last more than a second.
+func copyBody(w io.Writer, r io.Reader, progress io.Writer, total int64) error {
+	buf := make([]byte, 128<<10)
+	if progress == nil {
+		_, err := io.CopyBuffer(w, r, buf)
+		return readOrWriteError(err)
+	}
+	start := time.Now()
+	var last time.Time
+	var n int64
+	shown := false
+	for {
+		k, rerr := r.Read(buf)
+		if k > 0 {
+			if _, err := w.Write(buf[:k]); err != nil {
+				return readOrWriteError(err)
+			}
+			n += int64(k)
+			if now := time.Now(); now.Sub(start) > time.Second && now.Sub(last) > 200*time.Millisecond {
+				last = now
+				shown = true
+				fmt.Fprint(progress, "\r"+progressLine(n, total, now.Sub(start)))
+			}
+		}
+		if rerr == io.EOF {
+			if shown {
+				fmt.Fprint(progress, "\r"+progressLine(n, total, time.Since(start))+"\n")
+			}
+			return nil
+		}
+		if rerr != nil {
+			if shown {
+				fmt.Fprintln(progress)
+			}
+			return ClassifyError(rerr)
+		}
+	}
+}
+
+func readOrWriteError(err error) error {
+	var we *WriteError
+	if err == nil || errors.As(err, &we) {
+		return err
+	}
+	return ClassifyError(err)
+}
+
+func progressLine(n, total int64, elapsed time.Duration) string {
+	rate := float64(n) / elapsed.Seconds()
+	if total > 0 {
+		pct := float64(n) * 100 / float64(total)
+		width := 30
+		filled := int(pct / 100 * float64(width))
+		return fmt.Sprintf("[%s%s] %5.1f%%  %s / %s  %s/s   ", strings.Repeat("#", filled), strings.Repeat(" ", width-filled),
+			pct, humanBytes(float64(n)), humanBytes(float64(total)), humanBytes(rate))
+	}
+	return fmt.Sprintf("%s  %s/s   ", humanBytes(float64(n)), humanBytes(rate))
+}
+
+func humanBytes(b float64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	i := 0
+	for b >= 1024 && i < len(units)-1 {
+		b /= 1024
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%.0f %s", b, units[i])
+	}
+	return fmt.Sprintf("%.1f %s", b, units[i])
+}
+
+// writeUnlessBinary refuses to dump a body with NUL bytes in its first 8
+// KiB to a terminal, as curl does.
+func writeUnlessBinary(w io.Writer, r io.Reader) error {
+	br := bufio.NewReaderSize(r, 8<<10)
+	peek, err := br.Peek(8 << 10)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		return ClassifyError(err)
 	}
-	return nil
+	if bytes.IndexByte(peek, 0) >= 0 {
+		return &WriteError{ErrBinaryOutput}
+	}
+	return copyBody(w, br, nil, -1)
+}
+
+// readCapped reads up to maxBuffered bytes; more reports false.
+func readCapped(r io.Reader) ([]byte, bool, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxBuffered+1))
+	if err != nil {
+		return b, false, ClassifyError(err)
+	}
+	return b, len(b) <= maxBuffered, nil
+}
+
+func writePretty(w io.Writer, r io.Reader, color bool) error {
+	b, ok, err := readCapped(r)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		// Too big to pretty-print: pass it through.
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		return copyBody(w, r, nil, -1)
+	}
+	var out bytes.Buffer
+	if json.Indent(&out, b, "", "  ") != nil {
+		_, err := w.Write(b) // not JSON after all
+		return err
+	}
+	if !bytes.HasSuffix(out.Bytes(), []byte("\n")) {
+		out.WriteByte('\n')
+	}
+	pretty := out.Bytes()
+	if color {
+		pretty = colorJSON(pretty)
+	}
+	_, err = w.Write(pretty)
+	return err
+}
+
+// JQError is an --jq failure: a bad program (exit 2, found before anything
+// is sent) or a response it cannot run on.
+type JQError struct{ Err error }
+
+func (e *JQError) Error() string { return "--jq: " + e.Err.Error() }
+func (e *JQError) Unwrap() error { return e.Err }
+
+// CompileJQ compiles a --jq program.
+func CompileJQ(expr string) (*gojq.Code, error) {
+	q, err := gojq.Parse(expr)
+	if err != nil {
+		return nil, usagef("invalid --jq expression: %v", err)
+	}
+	code, err := gojq.Compile(q)
+	if err != nil {
+		return nil, usagef("invalid --jq expression: %v", err)
+	}
+	return code, nil
+}
+
+// writeJQ runs code on the JSON body and writes each result: strings as
+// they are (like jq -r), other values as indented JSON.
+func writeJQ(w io.Writer, r io.Reader, code *gojq.Code, color bool) error {
+	b, ok, err := readCapped(r)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return &JQError{fmt.Errorf("the response is larger than %d MiB", maxBuffered>>20)}
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return &JQError{errors.New("the response is not JSON")}
+	}
+	iter := code.Run(v)
+	for {
+		x, ok := iter.Next()
+		if !ok {
+			return nil
+		}
+		if err, isErr := x.(error); isErr {
+			var halt *gojq.HaltError
+			if errors.As(err, &halt) && halt.Value() == nil {
+				return nil
+			}
+			return &JQError{err}
+		}
+		var out []byte
+		if s, isStr := x.(string); isStr {
+			out = []byte(s)
+		} else {
+			out, err = json.MarshalIndent(x, "", "  ")
+			if err != nil {
+				return &JQError{err}
+			}
+			if color {
+				out = colorJSON(out)
+			}
+		}
+		if _, err := w.Write(append(out, '\n')); err != nil {
+			return err
+		}
+	}
+}
+
+// colorJSON colours indented JSON: keys blue, strings green, numbers cyan,
+// true/false/null yellow.
+func colorJSON(b []byte) []byte {
+	const (
+		reset  = "\x1b[0m"
+		key    = "\x1b[1;34m"
+		str    = "\x1b[32m"
+		num    = "\x1b[36m"
+		lit    = "\x1b[33m"
+		punctC = "\x1b[1;39m"
+	)
+	var out bytes.Buffer
+	for i := 0; i < len(b); {
+		c := b[i]
+		switch {
+		case c == '"':
+			j := i + 1
+			for j < len(b) && b[j] != '"' {
+				if b[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			j++
+			j = min(j, len(b))
+			k := j
+			for k < len(b) && (b[k] == ' ' || b[k] == '\n') {
+				k++
+			}
+			colour := str
+			if k < len(b) && b[k] == ':' {
+				colour = key
+			}
+			out.WriteString(colour)
+			out.Write(b[i:j])
+			out.WriteString(reset)
+			i = j
+		case c == '-' || (c >= '0' && c <= '9'):
+			j := i
+			for j < len(b) && strings.IndexByte("+-0123456789.eE", b[j]) >= 0 {
+				j++
+			}
+			out.WriteString(num)
+			out.Write(b[i:j])
+			out.WriteString(reset)
+			i = j
+		case c == 't' || c == 'f' || c == 'n':
+			j := i
+			for j < len(b) && b[j] >= 'a' && b[j] <= 'z' {
+				j++
+			}
+			out.WriteString(lit)
+			out.Write(b[i:j])
+			out.WriteString(reset)
+			i = j
+		case strings.IndexByte("{}[],:", c) >= 0:
+			out.WriteString(punctC)
+			out.WriteByte(c)
+			out.WriteString(reset)
+			i++
+		default:
+			out.WriteByte(c)
+			i++
+		}
+	}
+	return out.Bytes()
 }
 
 func formatHead(resp *http.Response) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s\r\n", resp.Proto, resp.Status)
-	writeHeaders(&b, "", resp.Header)
+	keys := sortedKeys(resp.Header)
+	for _, k := range keys {
+		for _, v := range resp.Header[k] {
+			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
+		}
+	}
 	b.WriteString("\r\n")
 	return b.String()
+}
+
+func sortedKeys(h http.Header) []string {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // sensitive headers whose values -v never shows.
@@ -84,19 +471,6 @@ func Redact(name, value string) string {
 	return "<redacted>"
 }
 
-func writeHeaders(b *strings.Builder, prefix string, h http.Header) {
-	keys := make([]string, 0, len(h))
-	for k := range h {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		for _, v := range h[k] {
-			fmt.Fprintf(b, "%s%s: %s\r\n", prefix, k, v)
-		}
-	}
-}
-
 // VerboseTracer writes curl -v style traces to W, with sensitive header
 // values redacted.
 type VerboseTracer struct {
@@ -113,12 +487,7 @@ func (t VerboseTracer) Request(req *http.Request) {
 		host = req.URL.Host
 	}
 	fmt.Fprintf(&b, "> Host: %s\n", host)
-	keys := make([]string, 0, len(req.Header))
-	for k := range req.Header {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range sortedKeys(req.Header) {
 		for _, v := range req.Header[k] {
 			fmt.Fprintf(&b, "> %s: %s\n", k, Redact(k, v))
 		}
@@ -134,12 +503,7 @@ func (t VerboseTracer) Request(req *http.Request) {
 func (t VerboseTracer) Response(resp *http.Response) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "< %s %s\n", resp.Proto, resp.Status)
-	keys := make([]string, 0, len(resp.Header))
-	for k := range resp.Header {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range sortedKeys(resp.Header) {
 		for _, v := range resp.Header[k] {
 			fmt.Fprintf(&b, "< %s: %s\n", k, Redact(k, v))
 		}

@@ -1,19 +1,22 @@
 // Package httpcall knows curl, not auth: it builds an HTTP request from
 // curl-style options without sending anything, sends it with a bearer token
-// set on that request alone, and writes the response the way curl does.
-// The token comes from a TokenSource it is given; httpcall never stores it,
-// prints it, or follows a redirect with it.
+// set on each request alone (following redirects itself, so the token never
+// travels to another origin), retries as curl does, and writes the response
+// the way curl does. The token comes from a TokenSource it is given;
+// httpcall never stores it or prints it.
 package httpcall
 
 import (
 	"bufio"
-	"errors"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
 	"net/textproto"
 	"net/url"
 	"os"
+	"path"
 	"strings"
 )
 
@@ -27,6 +30,12 @@ const (
 	DataBinary
 	// DataRaw is --data-raw: no "@" handling.
 	DataRaw
+	// DataURLEncode is --data-urlencode: "name=value", "=value", "value",
+	// "name@file" or "@file", URL-encoded.
+	DataURLEncode
+	// DataJSON is --json: like --data-binary, concatenated without '&', and
+	// it sets Content-Type and Accept to application/json.
+	DataJSON
 )
 
 // Data is one data argument.
@@ -37,11 +46,19 @@ type Data struct {
 
 // Options are the request half of curl's options.
 type Options struct {
-	Method    string // -X; GET, or POST with data, when empty
-	URL       string
-	Headers   []string // -H "Name: value"; "Name:" removes a default; "Name;" sends it empty
-	Data      []Data   // joined with '&', as curl does
-	UserAgent string
+	Method string // -X; GET, HEAD with -I, PUT with -T, POST with data; when empty
+	URL    string
+	// BaseURL resolves a URL that starts with "/" (the profile's API base).
+	BaseURL    string
+	Headers    []string // -H "Name: value"; "Name:" removes a default; "Name;" sends it empty
+	Data       []Data   // joined with '&' (--json parts are concatenated)
+	Get        bool     // -G: data goes into the query string
+	Form       []string // -F multipart fields
+	UploadFile string   // -T
+	Head       bool     // -I
+	UserAgent  string
+	Referer    string
+	Compressed bool // --compressed: ask for gzip/deflate; WriteResponse decodes
 }
 
 // Opener opens "@file" arguments; "-" is standard input.
@@ -85,18 +102,24 @@ type UsageError struct{ Msg string }
 
 func (e *UsageError) Error() string { return e.Msg }
 
+func usagef(format string, a ...any) error { return &UsageError{fmt.Sprintf(format, a...)} }
+
 // ReadError is a failure to read an "@file"; curl's exit code 26.
 type ReadError struct{ Err error }
 
 func (e *ReadError) Error() string { return fmt.Sprintf("read data: %v", e.Err) }
 func (e *ReadError) Unwrap() error { return e.Err }
 
-// Build turns opts into a request. It checks that every "@file" can be
-// opened but reads none of them: bodies are streamed when sent. When every
-// body part can be read again (no standard input), the request has GetBody
-// set, so it can be replayed.
+// Build turns opts into a request. Bodies are streamed when sent; Build
+// only checks that each "@file" can be opened, except where curl reads the
+// data whole (--data-urlencode, -G), which it reads. When every body part
+// can be read again (no standard input or pipe), the request has GetBody
+// set, so it can be replayed after a 401, a redirect or a retry.
 func Build(opts Options, open Opener) (*http.Request, error) {
-	u, err := ParseURL(opts.URL)
+	if err := checkConflicts(opts); err != nil {
+		return nil, err
+	}
+	u, err := ResolveURL(opts.URL, opts.BaseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -104,6 +127,12 @@ func Build(opts Options, open Opener) (*http.Request, error) {
 	h.Set("Accept", "*/*")
 	if opts.UserAgent != "" {
 		h.Set("User-Agent", opts.UserAgent)
+	}
+	if opts.Referer != "" {
+		h.Set("Referer", opts.Referer)
+	}
+	if opts.Compressed {
+		h.Set("Accept-Encoding", "deflate, gzip")
 	}
 	var userHeaders []headerArg
 	for _, raw := range opts.Headers {
@@ -114,22 +143,54 @@ func Build(opts Options, open Opener) (*http.Request, error) {
 		userHeaders = append(userHeaders, ha)
 	}
 
-	body, err := newBody(opts.Data, open)
-	if err != nil {
-		return nil, err
-	}
+	var b *body
 	method := opts.Method
-	if method == "" {
-		method = http.MethodGet
-		if body != nil {
-			method = http.MethodPost
+	defaultMethod := http.MethodGet
+	switch {
+	case opts.Head:
+		defaultMethod = http.MethodHead
+	case opts.Get && len(opts.Data) > 0:
+		q, err := queryFromData(opts.Data, open)
+		if err != nil {
+			return nil, err
 		}
+		if u.RawQuery != "" {
+			u.RawQuery += "&" + q
+		} else {
+			u.RawQuery = q
+		}
+	case len(opts.Form) > 0:
+		if b, err = newMultipartBody(opts.Form, open); err != nil {
+			return nil, err
+		}
+		h.Set("Content-Type", "multipart/form-data; boundary="+b.boundary)
+		defaultMethod = http.MethodPost
+	case opts.UploadFile != "":
+		if b, err = newDataBody([]Data{{DataBinary, "@" + opts.UploadFile}}, open); err != nil {
+			return nil, err
+		}
+		if strings.HasSuffix(u.Path, "/") && opts.UploadFile != "-" {
+			u.Path += path.Base(opts.UploadFile)
+			u.RawPath = ""
+		}
+		defaultMethod = http.MethodPut
+	case len(opts.Data) > 0:
+		if b, err = newDataBody(opts.Data, open); err != nil {
+			return nil, err
+		}
+		if opts.Data[0].Kind == DataJSON {
+			h.Set("Content-Type", "application/json")
+			h.Set("Accept", "application/json")
+		} else {
+			h.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		defaultMethod = http.MethodPost
 	}
-	if !validMethod(method) {
-		return nil, &UsageError{fmt.Sprintf("invalid method %q", method)}
+	if method == "" {
+		method = defaultMethod
 	}
-	if body != nil {
-		h.Set("Content-Type", "application/x-www-form-urlencoded")
+	if !validToken(method) {
+		return nil, usagef("invalid method %q", method)
 	}
 	// User headers replace defaults of the same name; repeated ones add up.
 	seen := map[string]bool{}
@@ -147,35 +208,80 @@ func Build(opts Options, open Opener) (*http.Request, error) {
 
 	req, err := http.NewRequest(method, u.String(), nil)
 	if err != nil {
-		return nil, &UsageError{fmt.Sprintf("invalid request: %v", err)}
+		return nil, usagef("invalid request: %v", err)
 	}
 	req.Header = h
 	if host := h.Get("Host"); host != "" {
 		req.Host = host
 		h.Del("Host")
 	}
-	if body != nil {
-		rc, err := body.open()
+	if b != nil {
+		rc, err := b.open()
 		if err != nil {
 			return nil, err
 		}
 		req.Body = rc
-		req.ContentLength = body.size
-		if body.replayable {
-			req.GetBody = body.open
+		req.ContentLength = b.size
+		if b.replayable {
+			req.GetBody = b.open
 		}
 		if req.ContentLength == 0 {
+			rc.Close()
 			req.Body = http.NoBody
+			req.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
 		}
 	}
 	return req, nil
 }
 
-// ParseURL parses a URL as given on the command line. A URL without a
-// scheme gets https://, unlike curl's http://: agcurl sends tokens.
-func ParseURL(raw string) (*url.URL, error) {
+func checkConflicts(o Options) error {
+	hasData := len(o.Data) > 0
+	jsonParts := 0
+	for _, d := range o.Data {
+		if d.Kind == DataJSON {
+			jsonParts++
+		}
+	}
+	switch {
+	case jsonParts > 0 && jsonParts != len(o.Data):
+		return usagef("--json cannot be combined with -d, --data-binary, --data-raw or --data-urlencode")
+	case jsonParts > 0 && o.Get:
+		return usagef("--json cannot be combined with -G")
+	case o.Get && len(o.Form) > 0:
+		return usagef("-G cannot be combined with -F")
+	case o.Head && (hasData && !o.Get || len(o.Form) > 0 || o.UploadFile != ""):
+		return usagef("-I cannot be combined with -d, --json, -F or -T")
+	case len(o.Form) > 0 && hasData:
+		return usagef("-F cannot be combined with -d or --json")
+	case o.UploadFile != "" && (hasData && !o.Get || len(o.Form) > 0):
+		return usagef("-T cannot be combined with -d, --json or -F")
+	}
+	return nil
+}
+
+// ResolveURL parses a URL as given on the command line. One that starts
+// with "/" is resolved against base. One without a scheme gets https://,
+// unlike curl's http://: agcurl sends tokens.
+func ResolveURL(raw, base string) (*url.URL, error) {
 	if raw == "" {
-		return nil, &UsageError{"no URL given"}
+		return nil, usagef("no URL given")
+	}
+	if strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//") {
+		if base == "" {
+			return nil, usagef("relative URL %q needs an API base: set one with `agcurl configure --api-base https://api.example.com`", raw)
+		}
+		b, err := ResolveURL(base, "")
+		if err != nil {
+			return nil, usagef("invalid API base %q", base)
+		}
+		rel, err := url.Parse(raw)
+		if err != nil {
+			return nil, usagef("malformed URL %q", raw)
+		}
+		b.Path = strings.TrimSuffix(b.Path, "/") + rel.Path
+		b.RawPath = ""
+		b.RawQuery = rel.RawQuery
+		return b, nil
 	}
 	s := raw
 	if !strings.Contains(s, "://") {
@@ -183,13 +289,16 @@ func ParseURL(raw string) (*url.URL, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return nil, &UsageError{fmt.Sprintf("malformed URL %q", raw)}
+		return nil, usagef("malformed URL %q", raw)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, &UsageError{fmt.Sprintf("unsupported protocol %q in %q: use http or https", u.Scheme, raw)}
+		return nil, usagef("unsupported protocol %q in %q: use http or https", u.Scheme, raw)
 	}
 	if u.Host == "" || u.Hostname() == "" {
-		return nil, &UsageError{fmt.Sprintf("malformed URL %q: no host", raw)}
+		return nil, usagef("malformed URL %q: no host", raw)
+	}
+	if u.User != nil {
+		return nil, usagef("malformed URL %q: credentials in URLs are not supported", u.Redacted())
 	}
 	u.Fragment = ""
 	return u, nil
@@ -203,21 +312,21 @@ type headerArg struct {
 func parseHeader(raw string) (headerArg, error) {
 	if name, ok := strings.CutSuffix(raw, ";"); ok && !strings.Contains(name, ":") {
 		if !validToken(name) {
-			return headerArg{}, &UsageError{fmt.Sprintf("invalid header name in %q", raw)}
+			return headerArg{}, usagef("invalid header name in %q", raw)
 		}
 		return headerArg{name: textproto.CanonicalMIMEHeaderKey(name)}, nil
 	}
 	name, value, ok := strings.Cut(raw, ":")
 	if !ok {
-		return headerArg{}, &UsageError{fmt.Sprintf("invalid header %q: want \"Name: value\"", raw)}
+		return headerArg{}, usagef("invalid header %q: want \"Name: value\"", raw)
 	}
 	name = strings.TrimSpace(name)
 	if !validToken(name) {
-		return headerArg{}, &UsageError{fmt.Sprintf("invalid header name in %q", raw)}
+		return headerArg{}, usagef("invalid header name in %q", raw)
 	}
 	value = strings.TrimSpace(value)
 	if strings.ContainsAny(value, "\r\n\x00") {
-		return headerArg{}, &UsageError{fmt.Sprintf("invalid header value for %s: control characters", name)}
+		return headerArg{}, usagef("invalid header value for %s: control characters", name)
 	}
 	return headerArg{name: textproto.CanonicalMIMEHeaderKey(name), value: value, remove: value == ""}, nil
 }
@@ -234,15 +343,12 @@ func validToken(s string) bool {
 	return true
 }
 
-func validMethod(m string) bool { return validToken(m) }
-
-// body is a request body made of data parts joined by '&', opened afresh
-// for each send.
+// body is a request body opened afresh for each send.
 type body struct {
-	parts      []part
 	size       int64 // -1 when unknown
 	replayable bool
-	opener     Opener
+	boundary   string // multipart only
+	open       func() (io.ReadCloser, error)
 }
 
 type part struct {
@@ -251,92 +357,111 @@ type part struct {
 	strip   bool   // remove CR and LF (curl's -d @file)
 }
 
-func newBody(data []Data, open Opener) (*body, error) {
-	if len(data) == 0 {
-		return nil, nil
+// sizer adds up part sizes; one unknown size makes the total unknown.
+type sizer struct {
+	n     int64
+	known bool
+}
+
+func (s *sizer) add(n int64) {
+	if n < 0 {
+		s.known = false
 	}
-	b := &body{replayable: true, opener: open}
-	var size int64
-	known := true
-	add := func(n int64) {
-		if n < 0 {
-			known = false
-		}
-		size += n
+	s.n += n
+}
+
+func (s *sizer) total() int64 {
+	if !s.known {
+		return -1
 	}
+	return s.n
+}
+
+// filePart checks an @file argument: a regular file must open now, so that
+// a bad path fails before anything is sent; standard input, a pipe or a
+// device is read once, as it comes, and not opened here (opening a pipe
+// twice would lose data). It returns the file's size, or -1.
+func filePart(open Opener, name string) (int64, error) {
+	n := int64(-1)
+	if name != "-" {
+		n = open.Size(name)
+	}
+	if n < 0 {
+		return -1, nil
+	}
+	f, err := open.Open(name)
+	if err != nil {
+		return 0, &ReadError{err}
+	}
+	f.Close()
+	return n, nil
+}
+
+func newDataBody(data []Data, open Opener) (*body, error) {
+	var parts []part
+	sz := sizer{known: true}
+	replayable := true
 	for i, d := range data {
-		if i > 0 {
-			add(1) // the '&' between parts
+		if i > 0 && d.Kind != DataJSON {
+			parts = append(parts, part{literal: "&"})
+			sz.add(1)
 		}
-		if d.Kind == DataRaw || !strings.HasPrefix(d.Value, "@") {
-			b.parts = append(b.parts, part{literal: d.Value})
-			add(int64(len(d.Value)))
+		switch {
+		case d.Kind == DataURLEncode:
+			v, err := urlEncodeData(d.Value, open)
+			if err != nil {
+				return nil, err
+			}
+			parts = append(parts, part{literal: v})
+			sz.add(int64(len(v)))
+			continue
+		case d.Kind == DataRaw || !strings.HasPrefix(d.Value, "@"):
+			parts = append(parts, part{literal: d.Value})
+			sz.add(int64(len(d.Value)))
 			continue
 		}
 		p := part{file: d.Value[1:], strip: d.Kind == DataASCII}
 		if p.file == "" {
-			return nil, &UsageError{"data argument \"@\" names no file"}
+			return nil, usagef("data argument \"@\" names no file")
 		}
-		b.parts = append(b.parts, p)
-		n := int64(-1)
-		if p.file != "-" {
-			n = open.Size(p.file)
+		parts = append(parts, p)
+		n, err := filePart(open, p.file)
+		if err != nil {
+			return nil, err
 		}
 		if n < 0 {
-			// Standard input, a pipe or a device: read once, as it comes,
-			// and not opened here (opening a pipe twice would lose data).
-			b.replayable = false
-			add(-1)
-			continue
-		}
-		// A regular file: check now that it can be read, so that a bad
-		// path fails before anything is sent.
-		f, err := open.Open(p.file)
-		if err != nil {
-			return nil, &ReadError{err}
-		}
-		f.Close()
-		if p.strip {
-			n, err = strippedSize(open, p.file)
-			if err != nil {
+			replayable = false
+		} else if p.strip {
+			if n, err = strippedSize(open, p.file); err != nil {
 				return nil, &ReadError{err}
 			}
 		}
-		add(n)
+		sz.add(n)
 	}
-	b.size = -1
-	if known {
-		b.size = size
-	}
-	return b, nil
+	return &body{size: sz.total(), replayable: replayable, open: func() (io.ReadCloser, error) {
+		return openParts(parts, open)
+	}}, nil
 }
 
-// strippedSize counts a file's bytes other than CR and LF, streaming.
+// strippedSize counts a regular file's bytes other than CR and LF, streaming.
 func strippedSize(open Opener, name string) (int64, error) {
-	if name == "-" {
-		return -1, errors.New("stdin")
-	}
 	f, err := open.Open(name)
 	if err != nil {
 		return 0, err
 	}
 	defer f.Close()
-	n, err := io.Copy(io.Discard, &stripReader{r: bufio.NewReader(f)})
-	return n, err
+	return io.Copy(io.Discard, &stripReader{r: bufio.NewReader(f)})
 }
 
-func (b *body) open() (io.ReadCloser, error) {
-	var readers []io.Reader
+func openParts(parts []part, open Opener) (io.ReadCloser, error) {
+	readers := make([]io.Reader, 0, len(parts))
 	var closers []io.Closer
-	for i, p := range b.parts {
-		if i > 0 {
-			readers = append(readers, strings.NewReader("&"))
-		}
+	for _, p := range parts {
 		if p.file == "" {
 			readers = append(readers, strings.NewReader(p.literal))
 			continue
 		}
-		f, err := b.opener.Open(p.file)
+		f, err := open.Open(p.file)
 		if err != nil {
 			for _, c := range closers {
 				c.Close()
@@ -351,6 +476,87 @@ func (b *body) open() (io.ReadCloser, error) {
 		readers = append(readers, r)
 	}
 	return &multiReadCloser{Reader: io.MultiReader(readers...), closers: closers}, nil
+}
+
+// readAllData reads a data argument whole, as curl does for -G and
+// --data-urlencode.
+func readAllData(open Opener, name string) (string, error) {
+	f, err := open.Open(name)
+	if err != nil {
+		return "", &ReadError{err}
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 64<<20))
+	if err != nil {
+		return "", &ReadError{err}
+	}
+	return string(b), nil
+}
+
+func queryFromData(data []Data, open Opener) (string, error) {
+	var parts []string
+	for _, d := range data {
+		switch {
+		case d.Kind == DataURLEncode:
+			v, err := urlEncodeData(d.Value, open)
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, v)
+		case d.Kind != DataRaw && strings.HasPrefix(d.Value, "@"):
+			v, err := readAllData(open, d.Value[1:])
+			if err != nil {
+				return "", err
+			}
+			if d.Kind == DataASCII {
+				v = strings.NewReplacer("\r", "", "\n", "").Replace(v)
+			}
+			parts = append(parts, v)
+		default:
+			parts = append(parts, d.Value)
+		}
+	}
+	return strings.Join(parts, "&"), nil
+}
+
+// urlEncodeData applies curl's --data-urlencode rules.
+func urlEncodeData(v string, open Opener) (string, error) {
+	i := strings.IndexAny(v, "=@")
+	if i < 0 {
+		return escape(v), nil
+	}
+	name, rest := v[:i], v[i+1:]
+	content := rest
+	if v[i] == '@' {
+		var err error
+		if content, err = readAllData(open, rest); err != nil {
+			return "", err
+		}
+	}
+	if name == "" {
+		return escape(content), nil
+	}
+	return name + "=" + escape(content), nil
+}
+
+// escape percent-encodes all but RFC 3986's unreserved characters, as
+// curl_easy_escape does.
+func escape(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
+}
+
+func randomBoundary() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return "agcurl-" + hex.EncodeToString(b)
 }
 
 type multiReadCloser struct {

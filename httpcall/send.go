@@ -10,7 +10,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 )
 
 // TokenSource gives the access token to attach. It is defined here, by its
@@ -23,23 +27,66 @@ type TokenSource interface {
 }
 
 // TokenTargetError reports that the token would go somewhere it must not.
-type TokenTargetError struct{ URL string }
+// Nothing was sent.
+type TokenTargetError struct {
+	Origin string
+	Reason string
+}
 
 func (e *TokenTargetError) Error() string {
-	return fmt.Sprintf("refusing to send the access token over plain http to %s: use https (plain http is allowed only to loopback), or pass --no-auth to send without a token", e.URL)
+	return fmt.Sprintf("refusing to send the access token to %s: %s", e.Origin, e.Reason)
 }
 
-// CheckTokenTarget reports whether a bearer token may be sent to u: over
-// https, or over http only to a loopback host.
-func CheckTokenTarget(u *url.URL) error {
-	if u.Scheme == "https" {
-		return nil
-	}
-	if u.Scheme == "http" && isLoopback(u.Hostname()) {
-		return nil
-	}
-	return &TokenTargetError{URL: u.Scheme + "://" + u.Host}
+// TokenPolicy says where a token may be sent: https origins, or http on
+// loopback, and when AllowedOrigins is not empty, only those origins.
+type TokenPolicy struct {
+	// AllowedOrigins are origins like "https://api.example.com"; empty
+	// allows any origin that passes the scheme rule.
+	AllowedOrigins []string
+	// ConfigHint names how to allow another origin, for the error message.
+	ConfigHint string
 }
+
+// Check returns a *TokenTargetError when the token must not go to u.
+func (p TokenPolicy) Check(u *url.URL) error {
+	origin := Origin(u)
+	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+		return &TokenTargetError{Origin: origin, Reason: "plain http is allowed only to loopback; use https, or pass --no-auth to send without a token"}
+	}
+	if len(p.AllowedOrigins) == 0 {
+		return nil
+	}
+	for _, a := range p.AllowedOrigins {
+		if strings.EqualFold(strings.TrimSuffix(a, "/"), origin) {
+			return nil
+		}
+	}
+	hint := p.ConfigHint
+	if hint == "" {
+		hint = "add it to the allowed origins"
+	}
+	return &TokenTargetError{Origin: origin, Reason: "it is not among the profile's allowed origins (config key allowed_origins); " +
+		hint + ", or pass --no-auth to send without a token"}
+}
+
+// Origin returns scheme://host[:port] of u, with the default port left out.
+func Origin(u *url.URL) string {
+	host := strings.ToLower(u.Hostname())
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	port := u.Port()
+	if (u.Scheme == "https" && port == "443") || (u.Scheme == "http" && port == "80") {
+		port = ""
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return strings.ToLower(u.Scheme) + "://" + host
+}
+
+// CheckTokenTarget is TokenPolicy{}.Check: https, or http on loopback.
+func CheckTokenTarget(u *url.URL) error { return TokenPolicy{}.Check(u) }
 
 func isLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {
@@ -51,12 +98,19 @@ func isLoopback(host string) bool {
 
 // TransportError is a failure below HTTP, with curl's exit code for it.
 type TransportError struct {
-	Code int // 6 resolve, 7 connect, 28 timeout, 35 TLS, 60 certificate, 56 receive
+	Code int // 6 resolve, 7 connect, 28 timeout, 35 TLS, 60 certificate, 56 receive, 5 proxy
 	Err  error
 }
 
 func (e *TransportError) Error() string { return e.Err.Error() }
 func (e *TransportError) Unwrap() error { return e.Err }
+
+// TooManyRedirectsError is curl's exit code 47.
+type TooManyRedirectsError struct{ Max int }
+
+func (e *TooManyRedirectsError) Error() string {
+	return fmt.Sprintf("maximum (%d) redirects followed", e.Max)
+}
 
 // ClassifyError maps a transport error to curl's exit code and a one-line
 // message that names the host but not the URL's query.
@@ -68,6 +122,10 @@ func ClassifyError(err error) error {
 	if errors.As(err, &re) {
 		return re
 	}
+	var te *TransportError
+	if errors.As(err, &te) {
+		return te
+	}
 	if errors.Is(err, context.Canceled) {
 		return context.Canceled
 	}
@@ -75,18 +133,22 @@ func ClassifyError(err error) error {
 	var certErr *tls.CertificateVerificationError
 	var unknownAuth x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
+	var invalidCert x509.CertificateInvalidError
 	var recordErr tls.RecordHeaderError
+	var alertErr tls.AlertError
 	var opErr *net.OpError
 	var netErr net.Error
 	switch {
 	case errors.As(err, &dnsErr):
 		return &TransportError{6, fmt.Errorf("could not resolve host %s", dnsErr.Name)}
-	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr):
-		return &TransportError{60, fmt.Errorf("TLS certificate problem: %v", rootCause(err))}
-	case errors.As(err, &recordErr):
+	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr), errors.As(err, &invalidCert):
+		return &TransportError{60, fmt.Errorf("TLS certificate problem: %v; use --cacert to trust its CA, or -k to skip the check", rootCause(err))}
+	case errors.As(err, &recordErr), errors.As(err, &alertErr), strings.Contains(err.Error(), "tls: "):
 		return &TransportError{35, fmt.Errorf("TLS handshake failed: %v", rootCause(err))}
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		return &TransportError{28, errors.New("operation timed out")}
+	case errors.As(err, &opErr) && opErr.Op == "proxyconnect":
+		return &TransportError{5, fmt.Errorf("could not connect to the proxy: %v", rootCause(err))}
 	case errors.As(err, &opErr) && opErr.Op == "dial":
 		return &TransportError{7, fmt.Errorf("failed to connect to %s: %v", opErr.Addr, rootCause(opErr.Err))}
 	}
@@ -109,17 +171,61 @@ func rootCause(err error) error {
 	}
 }
 
-// NewClient returns the client fetch sends with: proxies from the
-// environment, no transparent decompression (the body is what the server
-// sent, as with curl), and no redirects followed (the response to the
-// request is returned; a token never travels to a redirect target).
-func NewClient() *http.Client {
+// ClientOptions are curl's connection options.
+type ClientOptions struct {
+	Insecure       bool   // -k
+	CACertFile     string // --cacert: PEM file of CAs to trust (instead of the system's)
+	Proxy          string // -x; empty uses the environment (HTTPS_PROXY, NO_PROXY, ...)
+	HTTP11         bool   // --http1.1
+	ConnectTimeout time.Duration
+}
+
+// NewClient returns a client for fetch: proxies as configured, no
+// transparent decompression (the body is what the server sent, as with
+// curl), and no redirects followed (Sender follows them itself).
+func NewClient(o ClientOptions) (*http.Client, error) {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.DisableCompression = true
+	if o.ConnectTimeout > 0 {
+		d := &net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second}
+		t.DialContext = d.DialContext
+		t.TLSHandshakeTimeout = o.ConnectTimeout
+	}
+	if o.Proxy != "" {
+		raw := o.Proxy
+		if !strings.Contains(raw, "://") {
+			raw = "http://" + raw
+		}
+		pu, err := url.Parse(raw)
+		if err != nil || pu.Host == "" {
+			return nil, usagef("invalid proxy %q", o.Proxy)
+		}
+		t.Proxy = http.ProxyURL(pu)
+	}
+	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if o.Insecure {
+		tlsConf.InsecureSkipVerify = true
+	}
+	if o.CACertFile != "" {
+		pem, err := os.ReadFile(o.CACertFile)
+		if err != nil {
+			return nil, &TransportError{77, fmt.Errorf("cannot read --cacert file: %v", err)}
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, &TransportError{77, fmt.Errorf("--cacert file %s holds no PEM certificates", o.CACertFile)}
+		}
+		tlsConf.RootCAs = pool
+	}
+	t.TLSClientConfig = tlsConf
+	if o.HTTP11 {
+		t.ForceAttemptHTTP2 = false
+		t.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+	}
 	return &http.Client{
 		Transport:     t,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	}, nil
 }
 
 // Tracer sees each request as it is sent and each response as it arrives,
@@ -129,60 +235,321 @@ type Tracer interface {
 	Response(resp *http.Response)
 }
 
-// Do sends req with client. When ts is not nil and req has no Authorization
-// header of its own, it attaches ts's token, after checking the target
-// with CheckTokenTarget. On a 401 it asks ts for a new token and sends once
-// more, if the body can be replayed. The caller must close the response body.
-func Do(ctx context.Context, client *http.Client, req *http.Request, ts TokenSource, tr Tracer) (*http.Response, error) {
-	req = req.WithContext(ctx)
-	var token string
-	if ts != nil && req.Header.Get("Authorization") == "" {
-		if err := CheckTokenTarget(req.URL); err != nil {
-			return nil, err
-		}
-		var err error
-		token, err = ts.AccessToken(ctx)
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := send(client, req, tr)
-	if err != nil {
-		return nil, err
-	}
-	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
-	if resp.StatusCode != http.StatusUnauthorized || token == "" || !replayable {
-		return resp, nil
-	}
-	// The API rejected the token: refresh once and try again.
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	resp.Body.Close()
-	newToken, err := ts.Refresh(ctx, token)
-	if err != nil {
-		return nil, err
-	}
-	retry := req.Clone(ctx)
-	if req.GetBody != nil {
-		retry.Body, err = req.GetBody()
-		if err != nil {
-			return nil, err
-		}
-	}
-	retry.Header.Set("Authorization", "Bearer "+newToken)
-	return send(client, retry, tr)
+// Sender sends a request as curl would, with the token attached where the
+// policy allows, following redirects and retrying when asked.
+type Sender struct {
+	Client *http.Client // from NewClient: must not follow redirects
+	Tokens TokenSource  // nil sends no token
+	Policy TokenPolicy
+	Tracer Tracer // may be nil
+
+	FollowRedirects bool // -L
+	MaxRedirects    int  // --max-redirs; negative is unlimited
+	// LocationTrusted keeps the token (and a user Authorization header)
+	// on redirects to other origins, as curl's --location-trusted.
+	LocationTrusted bool
+
+	Retries          int           // --retry
+	RetryDelay       time.Duration // --retry-delay; 0 backs off from 1s, doubling
+	RetryMaxTime     time.Duration // --retry-max-time; 0 is no limit
+	RetryConnRefused bool          // --retry-connrefused
+	// Warn receives curl's retry warnings; nil discards them.
+	Warn func(msg string)
+	// Sleep waits d or until ctx is done; nil uses a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-func send(client *http.Client, req *http.Request, tr Tracer) (*http.Response, error) {
-	if tr != nil {
-		tr.Request(req)
+// Result is what Do leaves for the caller besides the response.
+type Result struct {
+	Response   *http.Response // the caller must close Body
+	URL        *url.URL       // the last URL requested
+	Method     string
+	Redirects  int
+	Retries    int
+	UploadSize int64
+}
+
+// Do sends req. A token is attached to the first request and to redirect
+// hops on the same origin (any origin with LocationTrusted), each after
+// TokenPolicy.Check. On a 401 to a request that carried the token, the
+// token is refreshed once and the request sent again when its body can be
+// replayed.
+func (s *Sender) Do(ctx context.Context, req *http.Request) (*Result, error) {
+	start := time.Now()
+	res := &Result{}
+	delay := s.RetryDelay
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			// Only replayable requests get here (checked below).
+			fresh, err := cloneWithBody(ctx, req)
+			if err != nil {
+				return nil, err
+			}
+			req = fresh
+		}
+		err := s.doRedirects(ctx, req, res)
+		retry, why, after := s.shouldRetry(res, err)
+		left := s.Retries - attempt
+		if !retry || left <= 0 || (req.GetBody == nil && req.Body != nil && req.Body != http.NoBody) {
+			return res, err
+		}
+		wait := delay
+		if wait <= 0 {
+			wait = time.Second << min(attempt, 9)
+		}
+		if after > 0 {
+			wait = after
+		}
+		if s.RetryMaxTime > 0 && time.Since(start)+wait > s.RetryMaxTime {
+			return res, err
+		}
+		if res.Response != nil {
+			drainClose(res.Response)
+			res.Response = nil
+		}
+		if s.Warn != nil {
+			s.Warn(fmt.Sprintf("Warning: Problem : %s. Will retry in %s. %d retr%s left.",
+				why, formatWait(wait), left, map[bool]string{true: "y", false: "ies"}[left == 1]))
+		}
+		if err := s.sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+		res.Retries++
 	}
-	resp, err := client.Do(req)
+}
+
+func formatWait(d time.Duration) string {
+	if d%time.Second == 0 {
+		n := int(d / time.Second)
+		if n == 1 {
+			return "1 second"
+		}
+		return strconv.Itoa(n) + " seconds"
+	}
+	return d.String()
+}
+
+func (s *Sender) sleep(ctx context.Context, d time.Duration) error {
+	if s.Sleep != nil {
+		return s.Sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// shouldRetry applies curl's --retry rule: timeouts and HTTP 408, 429,
+// 500, 502, 503, 504 are transient; refused connections only with
+// RetryConnRefused. It also returns the server's Retry-After, if any.
+func (s *Sender) shouldRetry(res *Result, err error) (bool, string, time.Duration) {
+	if s.Retries <= 0 {
+		return false, "", 0
+	}
+	if err != nil {
+		var te *TransportError
+		if errors.As(err, &te) {
+			switch {
+			case te.Code == 28:
+				return true, "Timeout", 0
+			case te.Code == 7 && s.RetryConnRefused:
+				return true, "Connection refused", 0
+			case te.Code == 56:
+				return true, "Transfer failed", 0
+			}
+		}
+		return false, "", 0
+	}
+	switch res.Response.StatusCode {
+	case 408, 429, 500, 502, 503, 504:
+		return true, "HTTP error", retryAfter(res.Response.Header.Get("Retry-After"))
+	}
+	return false, "", 0
+}
+
+// retryAfter parses Retry-After as seconds or an HTTP date, capped at 10 minutes.
+func retryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= 0 {
+		d = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = time.Until(t)
+	}
+	if d <= 0 {
+		return 0
+	}
+	return min(d, 10*time.Minute)
+}
+
+func drainClose(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	resp.Body.Close()
+}
+
+func cloneWithBody(ctx context.Context, req *http.Request) (*http.Request, error) {
+	c := req.Clone(ctx)
+	if req.GetBody != nil {
+		b, err := req.GetBody()
+		if err != nil {
+			return nil, err
+		}
+		c.Body = b
+	}
+	return c, nil
+}
+
+func isRedirect(code int) bool {
+	switch code {
+	case 301, 302, 303, 307, 308:
+		return true
+	}
+	return false
+}
+
+func (s *Sender) doRedirects(ctx context.Context, req *http.Request, res *Result) error {
+	first := req.URL
+	userAuth := req.Header.Get("Authorization")
+	refreshed := false
+	var token string
+	cur := req.WithContext(ctx)
+	res.Redirects = 0
+	for {
+		sameOrigin := Origin(cur.URL) == Origin(first)
+		trusted := sameOrigin || s.LocationTrusted
+		cur.Header.Del("Authorization")
+		sentToken := ""
+		switch {
+		case userAuth != "":
+			if trusted {
+				cur.Header.Set("Authorization", userAuth)
+			}
+		case s.Tokens != nil && trusted:
+			if err := s.Policy.Check(cur.URL); err != nil {
+				return err
+			}
+			if token == "" {
+				var err error
+				if token, err = s.Tokens.AccessToken(ctx); err != nil {
+					return err
+				}
+			}
+			cur.Header.Set("Authorization", "Bearer "+token)
+			sentToken = token
+		}
+		counter := countBody(cur)
+		resp, err := s.send(cur)
+		res.URL, res.Method = cur.URL, cur.Method
+		if counter != nil {
+			res.UploadSize = counter.n.Load()
+		}
+		if err != nil {
+			return err
+		}
+		res.Response = resp
+		replayable := cur.Body == nil || cur.Body == http.NoBody || cur.GetBody != nil
+		if resp.StatusCode == http.StatusUnauthorized && sentToken != "" && !refreshed && replayable {
+			// The API rejected the token: refresh once and send again.
+			drainClose(resp)
+			res.Response = nil
+			refreshed = true
+			if token, err = s.Tokens.Refresh(ctx, sentToken); err != nil {
+				return err
+			}
+			if cur, err = cloneWithBody(ctx, cur); err != nil {
+				return err
+			}
+			continue
+		}
+		loc := resp.Header.Get("Location")
+		if !s.FollowRedirects || !isRedirect(resp.StatusCode) || loc == "" {
+			return nil
+		}
+		if s.MaxRedirects >= 0 && res.Redirects >= s.MaxRedirects {
+			drainClose(resp)
+			res.Response = nil
+			return &TooManyRedirectsError{Max: s.MaxRedirects}
+		}
+		next, err := cur.URL.Parse(loc)
+		if err != nil || (next.Scheme != "http" && next.Scheme != "https") {
+			return nil // an unusable Location: return the redirect as is, like curl
+		}
+		next.Fragment = ""
+		method, keepBody := cur.Method, true
+		switch {
+		case resp.StatusCode == 303 && cur.Method != http.MethodHead:
+			method, keepBody = http.MethodGet, false
+		case (resp.StatusCode == 301 || resp.StatusCode == 302) && cur.Method == http.MethodPost:
+			method, keepBody = http.MethodGet, false
+		}
+		if keepBody && cur.Body != nil && cur.Body != http.NoBody && cur.GetBody == nil {
+			return nil // the body cannot be sent again: stop here, as with any unfollowable redirect
+		}
+		drainClose(resp)
+		res.Response = nil
+		nreq, err := http.NewRequestWithContext(ctx, method, next.String(), nil)
+		if err != nil {
+			return err
+		}
+		nreq.Header = cur.Header.Clone()
+		if Origin(next) != Origin(cur.URL) {
+			nreq.Header.Del("Cookie")
+		}
+		if keepBody && cur.GetBody != nil {
+			if nreq.Body, err = cur.GetBody(); err != nil {
+				return err
+			}
+			nreq.GetBody, nreq.ContentLength = cur.GetBody, cur.ContentLength
+		} else {
+			nreq.Header.Del("Content-Type")
+			nreq.Header.Del("Content-Length")
+		}
+		if next.Host == cur.URL.Host {
+			nreq.Host = cur.Host
+		}
+		cur = nreq
+		res.Redirects++
+	}
+}
+
+type countingReader struct {
+	r io.ReadCloser
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+func (c *countingReader) Close() error { return c.r.Close() }
+
+func countBody(req *http.Request) *countingReader {
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil
+	}
+	c := &countingReader{r: req.Body}
+	req.Body = c
+	return c
+}
+
+func (s *Sender) send(req *http.Request) (*http.Response, error) {
+	if s.Tracer != nil {
+		s.Tracer.Request(req)
+	}
+	resp, err := s.Client.Do(req)
 	if err != nil {
 		return nil, ClassifyError(err)
 	}
-	if tr != nil {
-		tr.Response(resp)
+	if s.Tracer != nil {
+		s.Tracer.Response(resp)
 	}
 	return resp, nil
 }

@@ -30,6 +30,12 @@ type Profile struct {
 	// Storage names the backend that holds the session: StorageKeyring
 	// (the default when empty) or StorageFile.
 	Storage string `json:"storage,omitempty"`
+	// APIBase resolves fetch's relative URLs ("/v1/me"); its origin may
+	// receive the token.
+	APIBase string `json:"api_base,omitempty"`
+	// AllowedOrigins, with APIBase's origin, are the only origins fetch
+	// sends the token to, when either is set.
+	AllowedOrigins []string `json:"allowed_origins,omitempty"`
 	// Provider caches what discovery said, so that refresh, userinfo and
 	// logout need no discovery round trip.
 	Provider *ProviderInfo `json:"provider,omitempty"`

@@ -15,7 +15,7 @@ import (
 // The protected API:
 //
 //	GET  /v1/me           the token's subject, client and scopes
-//	ANY  /v1/echo         method, path, query, headers (Authorization left
+//	ANY  /v1/echo[/...]   method, path, query, headers (Authorization left
 //	                      out) and the body's size and sha256
 //	GET  /v1/bytes?n=N    N bytes of data, streamed
 //	GET  /v1/status/CODE  an empty answer with that status
@@ -31,7 +31,7 @@ func (s *Server) apiHandler() http.Handler {
 	mux.HandleFunc("/v1/me", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, introspectionFrom(r))
 	})
-	mux.HandleFunc("/v1/echo", func(w http.ResponseWriter, r *http.Request) {
+	echo := func(w http.ResponseWriter, r *http.Request) {
 		h := sha256.New()
 		n, err := io.Copy(h, r.Body)
 		if err != nil {
@@ -48,7 +48,9 @@ func (s *Server) apiHandler() http.Handler {
 			"method": r.Method, "path": r.URL.Path, "query": r.URL.RawQuery, "headers": headers,
 			"body_size": n, "body_sha256": hex.EncodeToString(h.Sum(nil)),
 		})
-	})
+	}
+	mux.HandleFunc("/v1/echo", echo)
+	mux.HandleFunc("/v1/echo/", echo)
 	mux.HandleFunc("/v1/bytes", func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.ParseInt(r.URL.Query().Get("n"), 10, 64)
 		w.Header().Set("Content-Type", "application/octet-stream")
@@ -65,6 +67,7 @@ func (s *Server) apiHandler() http.Handler {
 			n -= k
 		}
 	})
+	s.extraRoutes(mux)
 	mux.HandleFunc("/v1/status/{code}", func(w http.ResponseWriter, r *http.Request) {
 		code, err := strconv.Atoi(r.PathValue("code"))
 		if err != nil || code < 200 || code > 599 {
@@ -91,7 +94,9 @@ func (s *Server) apiHandler() http.Handler {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
 }
 
 var introspectClient = &http.Client{Timeout: 10 * time.Second}

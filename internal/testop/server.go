@@ -12,8 +12,11 @@ package testop
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/url"
@@ -59,6 +62,12 @@ type Options struct {
 type Server struct {
 	Issuer string // the provider's origin, e.g. http://127.0.0.1:40123
 	APIURL string // the protected API's origin
+	// APITLSURL is the same API over https, with a certificate signed by
+	// CACertPEM (pass it as --cacert).
+	APITLSURL string
+	CACertPEM []byte
+	// ProxyURL is a forward proxy for plain http requests.
+	ProxyURL string
 
 	opts    Options
 	store   *storage
@@ -174,6 +183,32 @@ func Start(opts Options) (*Server, error) {
 	s.servers = []*http.Server{opSrv, apiSrv}
 	go func() { _ = opSrv.Serve(opLn) }()
 	go func() { _ = apiSrv.Serve(apiLn) }()
+
+	cert, caPEM, err := selfSigned()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	tlsLn, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	proxyLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tlsLn.Close()
+		s.Close()
+		return nil, err
+	}
+	s.APITLSURL = "https://" + tlsLn.Addr().String()
+	s.CACertPEM = caPEM
+	s.ProxyURL = "http://" + proxyLn.Addr().String()
+	tlsSrv := &http.Server{Handler: s.faults.wrap(s.apiHandler()), ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: log.New(io.Discard, "", 0)} // handshakes that tests make fail on purpose
+	proxySrv := &http.Server{Handler: s.proxyHandler(), ReadHeaderTimeout: 10 * time.Second}
+	s.servers = append(s.servers, tlsSrv, proxySrv)
+	go func() { _ = tlsSrv.Serve(tlsLn) }()
+	go func() { _ = proxySrv.Serve(proxyLn) }()
 	return s, nil
 }
 
@@ -229,11 +264,17 @@ func (s *Server) Fail(path string, n int, status int, body string, delay time.Du
 	s.faults.add(path, fault{remaining: n, status: status, body: body, delay: delay})
 }
 
+// FailWithHeader is Fail with one response header, e.g. Retry-After.
+func (s *Server) FailWithHeader(path string, n int, status int, header, value string) {
+	s.faults.add(path, fault{remaining: n, status: status, header: header, value: value})
+}
+
 type fault struct {
-	remaining int
-	status    int
-	body      string
-	delay     time.Duration
+	remaining     int
+	status        int
+	body          string
+	header, value string
+	delay         time.Duration
 }
 
 type faults struct {
@@ -278,6 +319,9 @@ func (f *faults) wrap(next http.Handler) http.Handler {
 		if ft.status == 0 {
 			next.ServeHTTP(w, r)
 			return
+		}
+		if ft.header != "" {
+			w.Header().Set(ft.header, ft.value)
 		}
 		if json.Valid([]byte(ft.body)) {
 			w.Header().Set("Content-Type", "application/json")
