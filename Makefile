@@ -1,5 +1,5 @@
 # The commands CI and people run. See README.md.
-.PHONY: all build test demo lint e2e
+.PHONY: all build test demo lint e2e bench
 
 all: build
 
@@ -22,3 +22,7 @@ lint:
 # The main job end to end against the bundled local provider and API.
 demo:
 	scripts/demo.sh
+
+# agcurl against curl, side by side; rewrites docs/benchmarks.md.
+bench:
+	scripts/bench.sh -o docs/benchmarks.md

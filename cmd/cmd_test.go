@@ -201,3 +201,49 @@ func TestExitCodesHelpListsEveryCode(t *testing.T) {
 		}
 	}
 }
+
+func TestFetchOnATerminal(t *testing.T) {
+	te := newTestEnv(t, testop.Options{})
+	te.mustRun(t, "configure", "--endpoint", te.srv.Issuer, "--client-id", testop.CLIClientID)
+	te.mustRun(t, "login", "--browser", "--port", "0")
+	te.f.IO.OutTTY, te.f.IO.ErrTTY = true, true
+
+	// JSON is pretty-printed, and coloured when colour is on.
+	out := te.mustRun(t, "fetch", te.srv.APIURL+"/v1/me")
+	if !strings.HasPrefix(out, "{\n  \"client_id\": \"agcurl-cli\",") || strings.Contains(out, "\x1b[") {
+		t.Fatalf("want plain pretty JSON, got %q", out)
+	}
+	out = te.mustRun(t, "--color", "always", "fetch", te.srv.APIURL+"/v1/me")
+	if !strings.Contains(out, "\x1b[1;34m\"sub\"\x1b[0m") || !strings.Contains(out, "\x1b[32m\"alice\"\x1b[0m") {
+		t.Fatalf("want coloured JSON, got %q", out)
+	}
+	te.f.IO.ColorOut, te.f.IO.ColorErr = false, false
+	if out := te.mustRun(t, "fetch", "--raw", te.srv.APIURL+"/v1/me"); !strings.HasPrefix(out, `{"client_id"`) {
+		t.Fatalf("--raw: %q", out)
+	}
+
+	// A binary body is not dumped on a terminal; -o - forces it.
+	if code := te.run("fetch", te.srv.APIURL+"/v1/binary"); code != ExitWriteError || te.out.Len() != 0 ||
+		!strings.Contains(te.errOut.String(), `binary output can mess up your terminal; use "--output -"`) {
+		t.Fatalf("binary guard: exit %d, out %q, err %q", code, te.out.String(), te.errOut.String())
+	}
+	if out := te.mustRun(t, "fetch", "-o", "-", te.srv.APIURL+"/v1/binary"); !strings.Contains(out, "PNG") {
+		t.Fatalf("-o - should write the bytes: %q", out)
+	}
+
+	// A long download to a file shows progress on stderr; -s hides it.
+	path := filepath.Join(t.TempDir(), "big")
+	te.mustRun(t, "fetch", "-o", path, te.srv.APIURL+"/v1/bytes?n=262144&pace_ms=400")
+	if !strings.Contains(te.errOut.String(), "100.0%  256.0 KiB / 256.0 KiB") {
+		t.Fatalf("no progress bar: %q", te.errOut.String())
+	}
+	te.mustRun(t, "fetch", "-s", "-o", path, te.srv.APIURL+"/v1/bytes?n=262144&pace_ms=400")
+	if te.errOut.Len() != 0 {
+		t.Fatalf("-s should hide progress: %q", te.errOut.String())
+	}
+	te.f.IO.ErrTTY = false
+	te.mustRun(t, "fetch", "-o", path, te.srv.APIURL+"/v1/bytes?n=262144&pace_ms=400")
+	if te.errOut.Len() != 0 {
+		t.Fatalf("no progress when stderr is not a terminal: %q", te.errOut.String())
+	}
+}

@@ -63,6 +63,7 @@ func commandPath(root *cobra.Command, args []string) string {
 // globalOptions are the flags every command takes.
 type globalOptions struct {
 	Profile string
+	Color   string
 }
 
 // NewRootCmd builds the command tree around f.
@@ -91,6 +92,19 @@ a fresh access token attached: curl's manners, without pasting tokens around.`,
 		return &UsageError{Err: err}
 	})
 	root.PersistentFlags().StringVar(&g.Profile, "profile", "", "profile to use (default: $AGCURL_PROFILE, the default profile, or \"default\")")
+	root.PersistentFlags().StringVar(&g.Color, "color", "auto", "colour output: auto (on a terminal, unless NO_COLOR is set), always or never")
+	root.PersistentPreRunE = func(c *cobra.Command, args []string) error {
+		switch g.Color {
+		case "auto":
+		case "always":
+			f.IO.ColorOut, f.IO.ColorErr = true, true
+		case "never":
+			f.IO.ColorOut, f.IO.ColorErr = false, false
+		default:
+			return usageErrorf("--color must be auto, always or never")
+		}
+		return nil
+	}
 	root.AddCommand(
 		newConfigureCmd(f, g),
 		newConfigCmd(f, g),

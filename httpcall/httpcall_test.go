@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func writeFile(t *testing.T, name, content string) string {
@@ -316,7 +317,17 @@ func FuzzBuild(f *testing.F) {
 	f.Add("http://[::1]:80/", "POST", "X;", "@", "")
 	f.Add("https://h/%zz", "P\x00T", "A:\r\nB: c", "", "")
 	f.Fuzz(func(t *testing.T, rawURL, method, header, data, raw string) {
-		opts := Options{URL: rawURL, Method: method, Headers: []string{header}}
+		opts := Options{URL: rawURL, Method: method, Headers: []string{header}, BaseURL: "https://api.example.com/b"}
+		switch len(raw) % 4 {
+		case 1:
+			opts.Get = true
+		case 2:
+			opts.Form = []string{raw}
+			raw = ""
+		case 3:
+			opts.Data = append(opts.Data, Data{DataURLEncode, raw})
+			raw = ""
+		}
 		if data != "" {
 			opts.Data = append(opts.Data, Data{DataASCII, data})
 		}
@@ -368,4 +379,95 @@ func newClient(t *testing.T) *http.Client {
 		t.Fatal(err)
 	}
 	return c
+}
+
+func TestBuildCurlDataForms(t *testing.T) {
+	files := memOpener{"note": "hi there\n", "-": "stdin data"}
+	tests := []struct {
+		name   string
+		opts   Options
+		method string
+		url    string
+		body   string
+		ctype  string
+	}{
+		{"--data-urlencode forms", Options{URL: "https://h/", Data: []Data{
+			{DataURLEncode, "a b"}, {DataURLEncode, "=c&d"}, {DataURLEncode, "n=é"}, {DataURLEncode, "f@note"}, {DataURLEncode, "@note"}}},
+			"POST", "https://h/", "a%20b&c%26d&n=%C3%A9&f=hi%20there%0A&hi%20there%0A", "application/x-www-form-urlencoded"},
+		{"-G appends to an existing query", Options{URL: "https://h/p?x=1", Get: true, Data: []Data{{DataASCII, "a=1"}, {DataURLEncode, "q=a b"}}},
+			"GET", "https://h/p?x=1&a=1&q=a%20b", "", ""},
+		{"-G with -X keeps the method", Options{URL: "https://h/", Get: true, Method: "DELETE", Data: []Data{{DataRaw, "id=3"}}},
+			"DELETE", "https://h/?id=3", "", ""},
+		{"--json concatenates", Options{URL: "https://h/", Data: []Data{{DataJSON, `{"a":`}, {DataJSON, "@-"}}},
+			"POST", "https://h/", `{"a":stdin data`, "application/json"},
+		{"-T PUTs and names the file", Options{URL: "https://h/up/", UploadFile: "note"},
+			"PUT", "https://h/up/note", "hi there\n", ""},
+		{"-T - from stdin keeps the URL", Options{URL: "https://h/up/", UploadFile: "-"},
+			"PUT", "https://h/up/", "stdin data", ""},
+		{"-I is HEAD", Options{URL: "https://h/", Head: true}, "HEAD", "https://h/", "", ""},
+		{"relative URL on the API base", Options{URL: "/v1/me?x=1", BaseURL: "https://api.example.com/base/"},
+			"GET", "https://api.example.com/base/v1/me?x=1", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := Build(tt.opts, files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Method != tt.method || r.URL.String() != tt.url {
+				t.Errorf("%s %s, want %s %s", r.Method, r.URL, tt.method, tt.url)
+			}
+			if got := readBody(t, r); got != tt.body {
+				t.Errorf("body %q, want %q", got, tt.body)
+			}
+			if got := r.Header.Get("Content-Type"); got != tt.ctype {
+				t.Errorf("content type %q, want %q", got, tt.ctype)
+			}
+		})
+	}
+}
+
+func TestMultipartLengthIsExactAndBodyReplays(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "cat.jpg")
+	os.WriteFile(f, bytes.Repeat([]byte{0xff}, 5000), 0o600)
+	r, err := Build(Options{URL: "https://h/", Form: []string{"caption=a cat", "photo=@" + f, "note=<" + f + ";type=text/plain"}}, OSOpener{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := readBody(t, r)
+	if int64(len(body)) != r.ContentLength {
+		t.Fatalf("Content-Length %d, body %d bytes", r.ContentLength, len(body))
+	}
+	if !strings.Contains(body, `filename="cat.jpg"`) || !strings.Contains(body, "Content-Type: image/jpeg") || !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data; boundary=") {
+		t.Fatalf("multipart framing wrong: %q", body[:200])
+	}
+	b, _ := r.GetBody()
+	again, _ := io.ReadAll(b)
+	if string(again) != body {
+		t.Fatal("replayed multipart body differs")
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	if retryAfter("3") != 3*time.Second || retryAfter("") != 0 || retryAfter("junk") != 0 || retryAfter("99999") != 10*time.Minute {
+		t.Fatal("Retry-After seconds")
+	}
+	if d := retryAfter(time.Now().Add(5 * time.Second).UTC().Format(http.TimeFormat)); d < 3*time.Second || d > 5*time.Second {
+		t.Fatalf("Retry-After date: %v", d)
+	}
+}
+
+func TestWriteOut(t *testing.T) {
+	resp := &http.Response{StatusCode: 201, Header: http.Header{"Content-Type": {"application/json"}, "X-Id": {"7"}},
+		Request: &http.Request{URL: &url.URL{Scheme: "https", Host: "h", Path: "/a"}}}
+	var out, errOut bytes.Buffer
+	WriteOut(&out, &errOut, `%{http_code} %{header{x-id}} %%{x}\t%{stderr}%{size_download}\n`,
+		WriteOutVars{Response: resp, SizeDownload: 42, TimeTotal: 1500 * time.Millisecond})
+	if out.String() != "201 7 %{x}\t" || errOut.String() != "42\n" {
+		t.Fatalf("stdout %q stderr %q", out.String(), errOut.String())
+	}
+	if CheckWriteOut("%{http_code}%{header{x}}%{json}") != nil || CheckWriteOut("%{bogus}") == nil {
+		t.Fatal("CheckWriteOut")
+	}
 }

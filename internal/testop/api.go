@@ -17,7 +17,8 @@ import (
 //	GET  /v1/me           the token's subject, client and scopes
 //	ANY  /v1/echo[/...]   method, path, query, headers (Authorization left
 //	                      out) and the body's size and sha256
-//	GET  /v1/bytes?n=N    N bytes of data, streamed
+//	GET  /v1/bytes?n=N    N bytes of data, streamed (pace_ms=M: a pause
+//	                      after each 64 KiB)
 //	GET  /v1/status/CODE  an empty answer with that status
 //	GET  /public          no token needed
 //
@@ -53,6 +54,7 @@ func (s *Server) apiHandler() http.Handler {
 	mux.HandleFunc("/v1/echo/", echo)
 	mux.HandleFunc("/v1/bytes", func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.ParseInt(r.URL.Query().Get("n"), 10, 64)
+		pace, _ := strconv.Atoi(r.URL.Query().Get("pace_ms"))
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
 		buf := make([]byte, 64<<10)
@@ -65,6 +67,10 @@ func (s *Server) apiHandler() http.Handler {
 				return
 			}
 			n -= k
+			if pace > 0 {
+				w.(http.Flusher).Flush()
+				time.Sleep(time.Duration(pace) * time.Millisecond)
+			}
 		}
 	})
 	s.extraRoutes(mux)
