@@ -1,12 +1,14 @@
 package auth
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -62,6 +64,13 @@ type LoginOptions struct {
 	SSO         bool
 	MaxAge      string
 	IDTokenHint string
+
+	// Paste, when not nil, is read line by line for the final redirect URL
+	// (or just the code) pasted by a user whose browser cannot reach the
+	// loopback listener; state is checked as for the redirect. Rejected
+	// lines are reported to PasteRejected.
+	Paste         io.Reader
+	PasteRejected func(reason string)
 
 	Timeout    time.Duration // DefaultLoginTimeout when zero
 	HTTPClient *http.Client
@@ -190,6 +199,10 @@ func Login(ctx context.Context, opts LoginOptions) (*keychain.Session, error) {
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
+
+	if opts.Paste != nil {
+		go readPasted(opts.Paste, state, results, &once, opts.PasteRejected)
+	}
 
 	var browserErr error
 	if opts.Browser != nil {
@@ -336,6 +349,49 @@ func callbackHandler(path, state string, results chan<- callbackResult, once *sy
 			writePage(w, http.StatusConflict, "Already handled", "This login was already completed. Return to the terminal.")
 		}
 	})
+}
+
+// readPasted reads lines until one completes the login: a redirect URL
+// with the right state (carrying a code or an error), or a bare code.
+func readPasted(r io.Reader, state string, results chan<- callbackResult, once *sync.Once, rejected func(string)) {
+	if rejected == nil {
+		rejected = func(string) {}
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 64<<10)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		var res callbackResult
+		if strings.Contains(line, "://") || strings.Contains(line, "code=") || strings.Contains(line, "error=") {
+			raw := line
+			if i := strings.IndexByte(raw, '?'); i >= 0 {
+				raw = raw[i+1:]
+			}
+			q, err := url.ParseQuery(raw)
+			switch {
+			case err != nil:
+				rejected("that is not a redirect URL")
+				continue
+			case q.Get("state") != state:
+				rejected("that URL does not belong to this login (state mismatch)")
+				continue
+			case q.Get("error") != "":
+				res.err = &ProviderError{Code: q.Get("error"), Description: q.Get("error_description")}
+			case q.Get("code") == "":
+				rejected("that URL carries no code")
+				continue
+			default:
+				res.code = q.Get("code")
+			}
+		} else {
+			res.code = line
+		}
+		once.Do(func() { results <- res })
+		return
+	}
 }
 
 func firstNonEmpty(a, b string) string {

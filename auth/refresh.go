@@ -62,6 +62,9 @@ type Refresher struct {
 	Locker     Locker
 	HTTPClient *http.Client
 	Now        func() time.Time
+	// Rotated, when set, is called after a refresh that replaced the
+	// refresh token.
+	Rotated func()
 }
 
 func (r *Refresher) now() time.Time {
@@ -144,6 +147,9 @@ func (r *Refresher) refresh(ctx context.Context, rejected string) (*keychain.Ses
 	if Fresh(s, r.now()) && (rejected == "" || s.AccessToken != rejected) {
 		return s, nil // another process refreshed while we waited
 	}
+	if s.GrantType == keychain.GrantClientCredentials {
+		return r.remint(ctx, s)
+	}
 	if s.RefreshToken == "" {
 		if rejected == "" && s.AccessToken != "" && s.Expiry.IsZero() {
 			return s, nil
@@ -181,6 +187,31 @@ func (r *Refresher) refresh(ctx context.Context, rejected string) (*keychain.Ses
 			return nil, fmt.Errorf("the provider rotated the refresh token but saving it failed, so the session is lost: %w", err)
 		}
 		return nil, fmt.Errorf("save refreshed session: %w", err)
+	}
+	if ns.RefreshToken != s.RefreshToken && r.Rotated != nil {
+		r.Rotated()
+	}
+	return ns, nil
+}
+
+// remint gets a machine client's session a new access token with its
+// client credentials; there is no refresh token to use.
+func (r *Refresher) remint(ctx context.Context, s *keychain.Session) (*keychain.Session, error) {
+	ns, err := ClientCredentials(ctx, ClientCredentialsOptions{
+		Provider: r.Provider, ClientID: s.ClientID, ClientSecret: s.ClientSecret, Resource: s.Resource,
+		Scopes: s.Scopes, HTTPClient: r.HTTPClient, Now: r.Now,
+	})
+	if errors.Is(err, ErrLoginRequired) {
+		if derr := r.Store.Delete(r.Profile); derr != nil {
+			return nil, fmt.Errorf("%v, and removing the session failed: %w", err, derr)
+		}
+		return nil, r.loginRequired("the provider no longer accepts this machine client's credentials")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Store.Save(r.Profile, ns); err != nil {
+		return nil, fmt.Errorf("save the new access token: %w", err)
 	}
 	return ns, nil
 }

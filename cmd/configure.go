@@ -27,6 +27,8 @@ type configureOptions struct {
 	AllowOrigin []string
 	Show        bool
 	JSON        bool
+	Delete      string
+	SetDefault  bool
 }
 
 func newConfigureCmd(f *Factory, g *globalOptions) *cobra.Command {
@@ -47,11 +49,19 @@ agcurl/ under the OS's user config directory (~/.config/agcurl on Linux).`,
 		Example: `  agcurl configure --endpoint https://myapp.authgear.cloud --client-id 4f2a...
   agcurl configure --profile staging --endpoint https://staging.authgear.cloud --client-id 77b1...
   agcurl configure --redirect-uri http://127.0.0.1:8765/callback
-  agcurl configure --show`,
+  agcurl configure --show
+  agcurl configure --profile staging --set-default
+  agcurl configure --delete staging`,
 		Args: exactArgs(0, ""),
 		RunE: func(c *cobra.Command, args []string) error {
 			if o.Show {
 				return showConfig(f, g, o.JSON)
+			}
+			if o.Delete != "" {
+				return deleteProfile(c.Context(), f, o.Delete)
+			}
+			if o.SetDefault && !c.Flags().Changed("endpoint") && !c.Flags().Changed("client-id") {
+				return setDefaultProfile(c.Context(), f, g)
 			}
 			return configureRun(c.Context(), f, g, o, c.Flags())
 		},
@@ -64,6 +74,9 @@ agcurl/ under the OS's user config directory (~/.config/agcurl on Linux).`,
 	fl.StringVar(&o.APIBase, "api-base", "", "base URL for fetch's relative URLs (\"/v1/me\"); its origin may receive the token")
 	fl.StringArrayVar(&o.AllowOrigin, "allow-origin", nil, "origin fetch may send the token to (repeatable; replaces the list; \"\" clears it)")
 	fl.BoolVar(&o.Show, "show", false, "list the configured profiles and exit")
+	fl.BoolVar(&o.Show, "list", false, "same as --show")
+	fl.StringVar(&o.Delete, "delete", "", "delete this profile: its configuration and its session (revoked at the provider when reachable)")
+	fl.BoolVar(&o.SetDefault, "set-default", false, "make this profile the default one")
 	fl.BoolVar(&o.JSON, "json", false, "with --show: print JSON")
 	return c
 }
@@ -170,6 +183,9 @@ func configureRun(ctx context.Context, f *Factory, g *globalOptions, o *configur
 	}
 	err = keychain.UpdateConfig(ctx, p.dir, func(c *keychain.Config) error {
 		c.Profiles[p.name] = np
+		if o.SetDefault {
+			c.DefaultProfile = p.name
+		}
 		return nil
 	})
 	if err != nil {
@@ -262,4 +278,49 @@ func showConfig(f *Factory, g *globalOptions, asJSON bool) error {
 			firstNonEmpty(pr.RedirectURI, auth.DefaultRedirectURI), firstNonEmpty(pr.Storage, keychain.StorageKeyring))
 	}
 	return tw.Flush()
+}
+
+func setDefaultProfile(ctx context.Context, f *Factory, g *globalOptions) error {
+	p, err := resolveProfile(f, g)
+	if err != nil {
+		return err
+	}
+	if p.cfg.Profiles[p.name] == nil {
+		return &NotConfiguredError{Profile: p.name}
+	}
+	if err := keychain.UpdateConfig(ctx, p.dir, func(c *keychain.Config) error {
+		c.DefaultProfile = p.name
+		return nil
+	}); err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.ErrOut, "%s Profile %s is the default now\n", newPalette(f.IO.ColorErr).green("✓"), p.name)
+	return nil
+}
+
+func deleteProfile(ctx context.Context, f *Factory, name string) error {
+	if err := keychain.ValidateProfileName(name); err != nil {
+		return &UsageError{Err: err}
+	}
+	p, err := resolveProfile(f, &globalOptions{Profile: name})
+	if err != nil {
+		return err
+	}
+	if p.cfg.Profiles[name] == nil {
+		return usageErrorf("no profile %q to delete", name)
+	}
+	if err := logoutProfile(ctx, f, p, true); err != nil {
+		return err
+	}
+	if err := keychain.UpdateConfig(ctx, p.dir, func(c *keychain.Config) error {
+		delete(c.Profiles, name)
+		if c.DefaultProfile == name {
+			c.DefaultProfile = ""
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.ErrOut, "%s Deleted profile %s\n", newPalette(f.IO.ColorErr).green("✓"), name)
+	return nil
 }

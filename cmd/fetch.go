@@ -265,12 +265,12 @@ func fetchRun(ctx context.Context, f *Factory, g *globalOptions, o *fetchOptions
 		s.Warn = func(msg string) { fmt.Fprintln(f.IO.ErrOut, msg) }
 	}
 	if !o.NoAuth {
-		r, err := p.refresher()
+		ts, err := p.tokens(ctx)
 		if err != nil {
 			closeBody()
 			return err
 		}
-		s.Tokens = refresherTokens{r}
+		s.Tokens = ts
 		s.Policy = tokenPolicy(p)
 	}
 	if o.Verbose {
@@ -363,6 +363,9 @@ func writeOutFormat(f *Factory, v string) (string, error) {
 // the allowed origins, when any is set.
 func tokenPolicy(p *profileContext) httpcall.TokenPolicy {
 	var allowed []string
+	if p.profile == nil {
+		return httpcall.TokenPolicy{}
+	}
 	if base := p.profile.APIBase; base != "" {
 		if u, err := httpcall.ResolveURL(base, ""); err == nil {
 			allowed = append(allowed, httpcall.Origin(u))

@@ -1,37 +1,48 @@
 package cmd
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/agcurl/agcurl/auth"
 	"github.com/agcurl/agcurl/keychain"
 )
 
 type loginOptions struct {
-	Browser         bool
-	NoBrowser       bool
-	Port            int
-	Timeout         time.Duration
-	InsecureStorage bool
-	SSO             bool
-	Prompt          string
-	LoginHint       string
-	UILocales       string
-	Signup          bool
+	Browser           bool
+	NoBrowser         bool
+	Port              int
+	Timeout           time.Duration
+	InsecureStorage   bool
+	SSO               bool
+	Prompt            string
+	LoginHint         string
+	UILocales         string
+	Signup            bool
+	Reauth            bool
+	WithRefreshToken  bool
+	ClientCredentials bool
+	Resource          string
+	Device            bool
+	Scope             string
 }
 
 func newLoginCmd(f *Factory, g *globalOptions) *cobra.Command {
 	o := &loginOptions{}
 	c := &cobra.Command{
 		Use:   "login",
-		Short: "Sign in in the browser and save the session",
+		Short: "Sign in and save the session",
 		Long: `Sign in with the authorization code flow, PKCE (S256), state and nonce, through
 a redirect to a one-shot server on 127.0.0.1 at the profile's redirect URI.
 The ID token is verified (signature, issuer, audience, expiry, nonce) and the
@@ -39,7 +50,17 @@ session is saved in the OS keyring.
 
 The browser opens by itself when stdin and stdout are a terminal and $CI is
 not set; $BROWSER, when set, names the browser command. The URL is always
-printed on stderr so that it can be opened by hand.
+printed on stderr so that it can be opened by hand. With --no-browser agcurl
+only prints the URL and waits: for the redirect (when the port is forwarded
+to this machine) or for you to paste the final redirect URL, or just its
+code, on stdin.
+
+Without a browser at all:
+  --device              the device authorization grant, when the provider
+                        offers it (Authgear does not)
+  --with-refresh-token  read a refresh token from stdin, check it, store it
+  --client-credentials  a machine client: the secret from
+                        $AGCURL_CLIENT_SECRET or stdin, never from argv
 
 Without a reachable keyring (headless Linux, containers) login fails rather
 than fall back silently; --insecure-storage (or AGCURL_STORAGE=file) keeps the
@@ -47,45 +68,77 @@ session in a 0600 file in the config directory instead.`,
 		Example: `  agcurl login
   agcurl login --profile staging --prompt login
   agcurl login --signup --login-hint alice@example.com
+  agcurl login --reauth                  # sign in again, as the same user
+  agcurl login --no-browser              # on an SSH box: open the URL elsewhere, paste the result
   agcurl login --insecure-storage        # no keyring on this machine
-  agcurl login --port 0                  # any free port, if the provider allows it`,
+  agcurl login --port 0                  # any free port, if the provider allows it
+  printf %s "$REFRESH_TOKEN" | agcurl login --with-refresh-token
+  AGCURL_CLIENT_SECRET=... agcurl login --client-credentials --resource https://api.example.com`,
 		Args: exactArgs(0, ""),
 		RunE: func(c *cobra.Command, args []string) error {
-			if o.Browser && o.NoBrowser {
-				return usageErrorf("--browser and --no-browser cannot be used together")
-			}
-			if c.Flags().Changed("port") && (o.Port < 0 || o.Port > 65535) {
-				return usageErrorf("--port must be between 0 and 65535")
-			}
-			if !c.Flags().Changed("port") {
-				o.Port = -1
-			}
-			if o.Timeout <= 0 {
-				return usageErrorf("--timeout must be positive")
+			if err := o.validate(c); err != nil {
+				return err
 			}
 			return loginRun(c.Context(), f, g, o)
 		},
 	}
 	fl := c.Flags()
 	fl.BoolVar(&o.Browser, "browser", false, "open the browser even when not at a terminal")
-	fl.BoolVar(&o.NoBrowser, "no-browser", false, "do not open a browser; print the URL and wait for the redirect")
+	fl.BoolVar(&o.NoBrowser, "no-browser", false, "do not open a browser; print the URL, wait for the redirect or a pasted URL")
 	fl.IntVar(&o.Port, "port", 0, "listen on this port instead of the redirect URI's; 0 picks a free one (needs a provider that accepts any loopback port)")
-	fl.DurationVar(&o.Timeout, "timeout", auth.DefaultLoginTimeout, "how long to wait for the browser")
+	fl.DurationVar(&o.Timeout, "timeout", auth.DefaultLoginTimeout, "how long to wait for the sign-in")
 	fl.BoolVar(&o.InsecureStorage, "insecure-storage", false, "keep the session in a 0600 file instead of the OS keyring")
 	fl.BoolVar(&o.SSO, "sso", false, "let the browser's existing provider session sign you in (x_sso_enabled)")
 	fl.StringVar(&o.Prompt, "prompt", "", "OIDC prompt, e.g. \"login\" to force a fresh sign-in")
 	fl.StringVar(&o.LoginHint, "login-hint", "", "prefill the sign-in form with this user")
 	fl.StringVar(&o.UILocales, "ui-locales", "", "languages for the sign-in pages, e.g. \"ja en\"")
 	fl.BoolVar(&o.Signup, "signup", false, "open the sign-up page first (Authgear's x_page=signup)")
+	fl.BoolVar(&o.Reauth, "reauth", false, "sign in again as the current user (prompt=login, max_age=0, id_token_hint)")
+	fl.BoolVar(&o.WithRefreshToken, "with-refresh-token", false, "read a refresh token from stdin instead of signing in")
+	fl.BoolVar(&o.ClientCredentials, "client-credentials", false, "log in as a machine client (secret from $AGCURL_CLIENT_SECRET or stdin)")
+	fl.StringVar(&o.Resource, "resource", "", "with --client-credentials: the API resource URI (Authgear requires one)")
+	fl.BoolVar(&o.Device, "device", false, "use the device authorization grant (RFC 8628)")
+	fl.StringVar(&o.Scope, "scope", "", "scopes to request instead of the profile's")
 	return c
 }
+
+func (o *loginOptions) validate(c *cobra.Command) error {
+	modes := 0
+	for _, m := range []bool{o.WithRefreshToken, o.ClientCredentials, o.Device} {
+		if m {
+			modes++
+		}
+	}
+	switch {
+	case modes > 1:
+		return usageErrorf("--with-refresh-token, --client-credentials and --device exclude each other")
+	case o.Browser && o.NoBrowser:
+		return usageErrorf("--browser and --no-browser cannot be used together")
+	case c.Flags().Changed("port") && (o.Port < 0 || o.Port > 65535):
+		return usageErrorf("--port must be between 0 and 65535")
+	case o.Timeout <= 0:
+		return usageErrorf("--timeout must be positive")
+	case o.Resource != "" && !o.ClientCredentials:
+		return usageErrorf("--resource needs --client-credentials")
+	case o.Reauth && modes > 0:
+		return usageErrorf("--reauth is a browser sign-in; it cannot be combined with --with-refresh-token, --client-credentials or --device")
+	}
+	if !c.Flags().Changed("port") {
+		o.Port = -1
+	}
+	return nil
+}
+
+// nonInteractiveHelp names what works without a person at the terminal.
+const nonInteractiveHelp = "without a terminal, use `agcurl login --client-credentials`, `--with-refresh-token` or `--device`, " +
+	"or set AGCURL_ACCESS_TOKEN or AGCURL_REFRESH_TOKEN (see `agcurl help environment`)"
 
 func loginRun(ctx context.Context, f *Factory, g *globalOptions, o *loginOptions) error {
 	p, err := resolveProfile(f, g)
 	if err != nil {
 		return err
 	}
-	if err := p.requireConfigured(); err != nil {
+	if err := p.requireConfigured(ctx); err != nil {
 		return err
 	}
 	storageName, err := p.storageName()
@@ -105,12 +158,16 @@ func loginRun(ctx context.Context, f *Factory, g *globalOptions, o *loginOptions
 		}
 		old = nil // a corrupt session is replaced by this login
 	}
+	if o.Reauth && (old == nil || old.IDToken == "") {
+		return &needsLoginError{msg: "--reauth needs a signed-in session with an ID token; run `" + p.loginCommand() + "`"}
+	}
 
 	interactive := f.IO.Interactive() && f.Getenv("CI") == ""
+	browserFlow := !o.WithRefreshToken && !o.ClientCredentials && !o.Device
 	openBrowser := o.Browser || (interactive && !o.NoBrowser)
-	if !openBrowser && !o.NoBrowser {
+	if browserFlow && !openBrowser && !o.NoBrowser {
 		return &needsLoginError{msg: "not opening a browser: there is no terminal, or $CI is set; pass --browser to open one anyway, " +
-			"or --no-browser to print the URL and wait for the redirect"}
+			"or --no-browser to print the URL and wait; " + nonInteractiveHelp}
 	}
 
 	lockCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
@@ -124,50 +181,55 @@ func loginRun(ctx context.Context, f *Factory, g *globalOptions, o *loginOptions
 	}
 	defer unlock()
 
-	pal := newPalette(f.IO.ColorErr)
-	opts := auth.LoginOptions{
-		Provider:    p.profile.Provider,
-		ClientID:    p.profile.ClientID,
-		Scope:       p.profile.Scope,
-		RedirectURI: p.profile.RedirectURI,
-		Prompt:      o.Prompt,
-		LoginHint:   o.LoginHint,
-		UILocales:   o.UILocales,
-		Signup:      o.Signup,
-		SSO:         o.SSO,
-		Timeout:     o.Timeout,
-		HTTPClient:  f.HTTPClient,
-		Now:         f.Now,
-		ShowURL: func(u string, browserErr error) {
-			switch {
-			case !openBrowser:
-				fmt.Fprintf(f.IO.ErrOut, "Open this URL in a browser on this machine to sign in:\n\n  %s\n\n", u)
-			case browserErr != nil:
-				fmt.Fprintf(f.IO.ErrOut, "%s Could not open a browser (%v). Open this URL to sign in:\n\n  %s\n\n", pal.yellow("!"), browserErr, u)
-			default:
-				fmt.Fprintf(f.IO.ErrOut, "Opening the browser to sign in. If it does not open, visit:\n\n  %s\n\n", u)
-			}
-			fmt.Fprintf(f.IO.ErrOut, "Waiting for the sign-in to finish (up to %s; Ctrl-C to cancel)...\n", o.Timeout)
-		},
-	}
-	if o.Port >= 0 {
-		if o.Port == 0 {
-			opts.RandomPort = true
-		} else {
-			ru, err := auth.ParseLoopbackRedirect(firstNonEmpty(p.profile.RedirectURI, auth.DefaultRedirectURI))
-			if err != nil {
-				return err
-			}
-			ru.Host = net.JoinHostPort(ru.Hostname(), strconv.Itoa(o.Port))
-			opts.RedirectURI = ru.String()
+	scope := firstNonEmpty(o.Scope, p.profile.Scope)
+	var s *keychain.Session
+	switch {
+	case o.WithRefreshToken:
+		rt, err := readSecret(f, "Refresh token", "")
+		if err != nil {
+			return err
 		}
-	}
-	if openBrowser {
-		opts.Browser = f.Browser
-	}
-	s, err := auth.Login(ctx, opts)
-	if err != nil {
-		return err
+		s, err = auth.RefreshTokenLogin(ctx, p.profile.Provider, p.profile.ClientID, rt, f.HTTPClient, f.Now)
+		if err != nil {
+			return err
+		}
+		s.Scopes = strings.Fields(firstNonEmpty(scope, auth.DefaultScope))
+	case o.ClientCredentials:
+		secret, err := readSecret(f, "Client secret", "AGCURL_CLIENT_SECRET")
+		if err != nil {
+			return err
+		}
+		s, err = auth.ClientCredentials(ctx, auth.ClientCredentialsOptions{
+			Provider: p.profile.Provider, ClientID: p.profile.ClientID, ClientSecret: secret,
+			Resource: o.Resource, Scopes: strings.Fields(o.Scope), HTTPClient: f.HTTPClient, Now: f.Now,
+		})
+		if err != nil {
+			return err
+		}
+	case o.Device:
+		s, err = auth.DeviceLogin(ctx, auth.DeviceOptions{
+			Provider: p.profile.Provider, ClientID: p.profile.ClientID, Scope: scope,
+			Timeout: o.Timeout, HTTPClient: f.HTTPClient, Now: f.Now,
+			Show: func(code, uri, complete string) {
+				fmt.Fprintf(f.IO.ErrOut, "To sign in, open %s and enter the code:\n\n  %s\n\n", uri, code)
+				if openBrowser && complete != "" {
+					if err := f.Browser.Open(complete); err == nil {
+						fmt.Fprintln(f.IO.ErrOut, "(A browser was opened at that page.)")
+					}
+				}
+				fmt.Fprintf(f.IO.ErrOut, "Waiting for the sign-in to finish (up to %s; Ctrl-C to cancel)...\n", o.Timeout)
+			},
+		})
+		if errors.Is(err, auth.ErrNoDeviceGrant) {
+			return fmt.Errorf("%w; on a machine without a browser use `agcurl login --no-browser` instead", err)
+		}
+		if err != nil {
+			return err
+		}
+	default:
+		if s, err = browserLogin(ctx, f, p, o, scope, old, openBrowser); err != nil {
+			return err
+		}
 	}
 	if err := store.Save(p.name, s); err != nil {
 		return fmt.Errorf("signed in, but saving the session failed: %w", err)
@@ -181,9 +243,112 @@ func loginRun(ctx context.Context, f *Factory, g *globalOptions, o *loginOptions
 		_ = auth.Revoke(rctx, f.HTTPClient, p.profile.Provider.RevocationEndpoint, old.ClientID, old.RefreshToken)
 		cancel()
 	}
+	pal := newPalette(f.IO.ColorErr)
 	fmt.Fprintf(f.IO.ErrOut, "%s Logged in to %s as %s (profile %s, %s storage)\n",
-		pal.green("✓"), p.profile.Endpoint, pal.bold(s.Subject), p.name, storageName)
+		pal.green("✓"), p.profile.Endpoint, pal.bold(firstNonEmpty(s.Subject, "(unknown subject)")), p.name, storageName)
 	return nil
+}
+
+func browserLogin(ctx context.Context, f *Factory, p *profileContext, o *loginOptions, scope string, old *keychain.Session, openBrowser bool) (*keychain.Session, error) {
+	pal := newPalette(f.IO.ColorErr)
+	paste := o.NoBrowser && f.IO.InTTY
+	opts := auth.LoginOptions{
+		Provider:    p.profile.Provider,
+		ClientID:    p.profile.ClientID,
+		Scope:       scope,
+		RedirectURI: p.profile.RedirectURI,
+		Prompt:      o.Prompt,
+		LoginHint:   o.LoginHint,
+		UILocales:   o.UILocales,
+		Signup:      o.Signup,
+		SSO:         o.SSO,
+		Timeout:     o.Timeout,
+		HTTPClient:  f.HTTPClient,
+		Now:         f.Now,
+		ShowURL: func(u string, browserErr error) {
+			switch {
+			case !openBrowser:
+				fmt.Fprintf(f.IO.ErrOut, "Open this URL in a browser to sign in:\n\n  %s\n\n", u)
+				if paste {
+					fmt.Fprintln(f.IO.ErrOut, "If the browser cannot reach this machine, it ends on a page that fails to load:")
+					fmt.Fprintln(f.IO.ErrOut, "copy that page's address (or just its code) and paste it here.")
+				}
+			case browserErr != nil:
+				fmt.Fprintf(f.IO.ErrOut, "%s Could not open a browser (%v). Open this URL to sign in:\n\n  %s\n\n", pal.yellow("!"), browserErr, u)
+			default:
+				fmt.Fprintf(f.IO.ErrOut, "Opening the browser to sign in. If it does not open, visit:\n\n  %s\n\n", u)
+			}
+			fmt.Fprintf(f.IO.ErrOut, "Waiting for the sign-in to finish (up to %s; Ctrl-C to cancel)...\n", o.Timeout)
+		},
+	}
+	if paste {
+		opts.Paste = f.IO.In
+		opts.PasteRejected = func(reason string) {
+			fmt.Fprintf(f.IO.ErrOut, "%s %s; paste the address of the page the sign-in ended on.\n", pal.yellow("!"), reason)
+		}
+	}
+	if o.Reauth {
+		opts.Prompt, opts.MaxAge, opts.IDTokenHint = "login", "0", old.IDToken
+	}
+	if o.Port >= 0 {
+		if o.Port == 0 {
+			opts.RandomPort = true
+		} else {
+			ru, err := auth.ParseLoopbackRedirect(firstNonEmpty(p.profile.RedirectURI, auth.DefaultRedirectURI))
+			if err != nil {
+				return nil, err
+			}
+			ru.Host = net.JoinHostPort(ru.Hostname(), strconv.Itoa(o.Port))
+			opts.RedirectURI = ru.String()
+		}
+	}
+	if openBrowser {
+		opts.Browser = f.Browser
+	}
+	s, err := auth.Login(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if o.Reauth && s.Subject != old.Subject {
+		return nil, fmt.Errorf("re-authentication signed in a different user (%s, not %s); the session was not changed", s.Subject, old.Subject)
+	}
+	return s, nil
+}
+
+// readSecret returns $env when set, else reads one line from stdin: on a
+// terminal after a prompt, without echo. A secret is never taken from argv.
+func readSecret(f *Factory, what, env string) (string, error) {
+	if env != "" {
+		if v := strings.TrimSpace(f.Getenv(env)); v != "" {
+			return v, nil
+		}
+	}
+	var line string
+	if file, ok := f.IO.In.(*os.File); ok && f.IO.InTTY {
+		fmt.Fprintf(f.IO.ErrOut, "%s: ", what)
+		b, err := term.ReadPassword(int(file.Fd()))
+		fmt.Fprintln(f.IO.ErrOut)
+		if err != nil {
+			return "", err
+		}
+		line = string(b)
+	} else {
+		r := bufio.NewReader(f.IO.In)
+		l, err := r.ReadString('\n')
+		if err != nil && err != io.EOF {
+			return "", err
+		}
+		line = l
+	}
+	line = strings.TrimSpace(line)
+	if line == "" {
+		where := "on stdin"
+		if env != "" {
+			where = "in $" + env + " or on stdin"
+		}
+		return "", usageErrorf("no %s given %s", strings.ToLower(what), where)
+	}
+	return line, nil
 }
 
 // recordStorage notes in the config which backend holds the session, and

@@ -115,7 +115,11 @@ a fresh access token attached: curl's manners, without pasting tokens around.`,
 		newLogoutCmd(f, g),
 		newStatusCmd(f, g),
 	)
-	root.AddCommand(&cobra.Command{
+	root.AddCommand(newProfilesCmd(f, g), &cobra.Command{
+		Use:   "environment",
+		Short: "Environment variables, and what wins over what",
+		Long:  environmentHelp,
+	}, &cobra.Command{
 		Use:   "exit-codes",
 		Short: "What agcurl's exit codes mean",
 		Long:  exitCodesHelp,
@@ -145,3 +149,48 @@ func exactArgs(n int, what string) cobra.PositionalArgs {
 		return nil
 	}
 }
+
+func newProfilesCmd(f *Factory, g *globalOptions) *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:     "profiles",
+		Short:   "List the configured profiles (same as configure --list)",
+		Example: "  agcurl profiles\n  agcurl profiles --json",
+		Args:    exactArgs(0, ""),
+		RunE:    func(c *cobra.Command, args []string) error { return showConfig(f, g, asJSON) },
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+const environmentHelp = `Settings are taken from, in this order (the first that is set wins):
+command-line flags, then environment variables, then the configuration file.
+
+  AGCURL_PROFILE        profile to use (--profile wins over it; then the
+                        configured default profile; then "default")
+  AGCURL_ENDPOINT       provider endpoint, over the profile's (discovery then
+                        runs on each invocation unless it equals the profile's)
+  AGCURL_CLIENT_ID      client id, over the profile's
+  AGCURL_ACCESS_TOKEN   use this access token as is: nothing is read from or
+                        stored in the keyring, and it is never refreshed
+                        (like gh's GH_TOKEN)
+  AGCURL_REFRESH_TOKEN  refresh from this token in memory for this process
+                        only; nothing is stored. If the provider rotates it,
+                        a warning says so: the secret it came from is then dead
+  AGCURL_CLIENT_SECRET  the client secret for 'agcurl login --client-credentials'
+                        (otherwise read from stdin; never from argv)
+  AGCURL_STORAGE        "keyring" or "file": where sessions are kept, over what
+                        the profile recorded at login
+  AGCURL_CONFIG_DIR     configuration directory (default: agcurl/ under the OS
+                        user config directory, e.g. ~/.config/agcurl)
+  NO_COLOR              no colour (--color always wins over it)
+  BROWSER               the command that opens the sign-in page
+  CI                    when set, login never opens a browser without --browser
+  HTTPS_PROXY, HTTP_PROXY, NO_PROXY
+                        proxies for fetch (-x wins over them)
+
+AGCURL_ACCESS_TOKEN wins over AGCURL_REFRESH_TOKEN, which wins over the stored
+session. Without a terminal agcurl never opens a browser, prompts, or waits
+on stdin unless a flag asks it to; it fails at once with exit code 4 and
+names these options.
+`

@@ -43,6 +43,7 @@ type opConfig struct {
 	Rotate         bool   `json:"rotate"`
 	JWT            bool   `json:"jwt"`
 	Deny           bool   `json:"deny"`
+	Device         bool   `json:"device"`
 }
 
 // TestScripts runs testdata/script/*.txtar: each against its own provider
@@ -68,7 +69,7 @@ func TestScripts(t *testing.T) {
 					return fmt.Errorf("op.json: %w", err)
 				}
 			}
-			opts := testop.Options{RotateRefreshTokens: oc.Rotate, JWTAccessTokens: oc.JWT, DenyLogin: oc.Deny}
+			opts := testop.Options{RotateRefreshTokens: oc.Rotate, JWTAccessTokens: oc.JWT, DenyLogin: oc.Deny, Device: oc.Device}
 			if oc.AccessTokenTTL != "" {
 				d, err := time.ParseDuration(oc.AccessTokenTTL)
 				if err != nil {
@@ -92,6 +93,8 @@ func TestScripts(t *testing.T) {
 				return err
 			}
 			env.Setenv("CLIENT_ID", testop.CLIClientID)
+			env.Setenv("MACHINE_CLIENT_ID", testop.MachineClientID)
+			env.Setenv("MACHINE_CLIENT_SECRET", testop.MachineClientSecret)
 			env.Setenv("AGCURL_CONFIG_DIR", filepath.Join(env.WorkDir, "config"))
 			env.Setenv("AGCURL_STORAGE", "file")
 			env.Setenv("BROWSER", "testbrowser")
@@ -151,14 +154,28 @@ func TestScripts(t *testing.T) {
 			// its lifetime had passed.
 			"expire": func(ts *testscript.TestScript, neg bool, args []string) {
 				path := filepath.Join(ts.Getenv("AGCURL_CONFIG_DIR"), "sessions", firstNonEmpty(strings.Join(args, ""), "default")+".json")
-				b, err := os.ReadFile(path)
-				ts.Check(err)
-				var m map[string]any
-				ts.Check(json.Unmarshal(b, &m))
+				m := sessionFile(ts, firstNonEmpty(strings.Join(args, ""), "default"))
 				m["expiry"] = time.Now().Add(-time.Minute).Format(time.RFC3339Nano)
 				m["obtained_at"] = time.Now().Add(-time.Hour).Format(time.RFC3339Nano)
-				b, _ = json.Marshal(m)
+				b, _ := json.Marshal(m)
 				ts.Check(os.WriteFile(path, b, 0o600))
+			},
+			// secret PROFILE FIELD FILE: write a stored session's field
+			// (refresh_token, access_token) to FILE.
+			"secret": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 3 {
+					ts.Fatalf("usage: secret PROFILE FIELD FILE")
+				}
+				m := sessionFile(ts, args[0])
+				v, _ := m[args[1]].(string)
+				if v == "" {
+					ts.Fatalf("session has no %s", args[1])
+				}
+				ts.Check(os.WriteFile(ts.MkAbs(args[2]), []byte(v+"\n"), 0o600))
+			},
+			// envfile NAME FILE: set NAME to FILE's content, trimmed.
+			"envfile": func(ts *testscript.TestScript, neg bool, args []string) {
+				ts.Setenv(args[0], strings.TrimSpace(ts.ReadFile(args[1])))
 			},
 			// nosecret FILE...: none of the files contains the session's
 			// tokens.
@@ -176,6 +193,15 @@ func TestScripts(t *testing.T) {
 }
 
 func op(ts *testscript.TestScript) *testop.Server { return ts.Value(opKey{}).(*testop.Server) }
+
+func sessionFile(ts *testscript.TestScript, profile string) map[string]any {
+	path := filepath.Join(ts.Getenv("AGCURL_CONFIG_DIR"), "sessions", profile+".json")
+	b, err := os.ReadFile(path)
+	ts.Check(err)
+	var m map[string]any
+	ts.Check(json.Unmarshal(b, &m))
+	return m
+}
 
 func secretsOf(ts *testscript.TestScript) []string {
 	path := filepath.Join(ts.Getenv("AGCURL_CONFIG_DIR"), "sessions", "default.json")

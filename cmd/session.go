@@ -2,10 +2,12 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 
 	"github.com/agcurl/agcurl/auth"
+	"github.com/agcurl/agcurl/httpcall"
 	"github.com/agcurl/agcurl/keychain"
 )
 
@@ -18,13 +20,20 @@ func (e *NotConfiguredError) Error() string {
 	if e.Profile != "default" {
 		flag = " --profile " + e.Profile
 	}
-	return fmt.Sprintf("profile %q is not configured; run `agcurl configure%s --endpoint URL --client-id ID`, then `agcurl login%s`", e.Profile, flag, flag)
+	return fmt.Sprintf("profile %q is not configured; run `agcurl configure%s --endpoint URL --client-id ID`, then `agcurl login%s` "+
+		"(or set AGCURL_ENDPOINT and AGCURL_CLIENT_ID)", e.Profile, flag, flag)
 }
 
 func (e *NotConfiguredError) Unwrap() error { return auth.ErrLoginRequired }
 
+// needsLoginError is a failure that leaves the user not logged in; exit 4.
+type needsLoginError struct{ msg string }
+
+func (e *needsLoginError) Error() string { return e.msg }
+func (e *needsLoginError) Unwrap() error { return auth.ErrLoginRequired }
+
 // profileContext is a resolved profile: its name, the config dir and what
-// the config says of it.
+// the config (with AGCURL_ENDPOINT and AGCURL_CLIENT_ID over it) says of it.
 type profileContext struct {
 	f       *Factory
 	name    string
@@ -35,7 +44,8 @@ type profileContext struct {
 
 // resolveProfile loads the configuration and picks the profile: the
 // --profile flag, then $AGCURL_PROFILE, then the configured default, then
-// "default".
+// "default". $AGCURL_ENDPOINT and $AGCURL_CLIENT_ID override what the
+// configuration says of it (flag > environment > configuration).
 func resolveProfile(f *Factory, g *globalOptions) (*profileContext, error) {
 	dir, err := f.ConfigDir()
 	if err != nil {
@@ -45,27 +55,47 @@ func resolveProfile(f *Factory, g *globalOptions) (*profileContext, error) {
 	if err != nil {
 		return nil, err
 	}
-	name := g.Profile
-	if name == "" {
-		name = f.Getenv("AGCURL_PROFILE")
-	}
-	if name == "" {
-		name = cfg.DefaultProfile
-	}
-	if name == "" {
-		name = "default"
-	}
+	name := firstNonEmpty(g.Profile, f.Getenv("AGCURL_PROFILE"), cfg.DefaultProfile, "default")
 	if err := keychain.ValidateProfileName(name); err != nil {
 		return nil, &UsageError{Err: err}
 	}
-	return &profileContext{f: f, name: name, dir: dir, cfg: cfg, profile: cfg.Profiles[name]}, nil
+	p := &profileContext{f: f, name: name, dir: dir, cfg: cfg, profile: cfg.Profiles[name]}
+	endpoint, clientID := f.Getenv("AGCURL_ENDPOINT"), f.Getenv("AGCURL_CLIENT_ID")
+	if endpoint == "" && clientID == "" {
+		return p, nil
+	}
+	np := keychain.Profile{}
+	if p.profile != nil {
+		np = *p.profile
+	}
+	if endpoint != "" {
+		if endpoint, err = auth.NormalizeEndpoint(endpoint); err != nil {
+			return nil, usageErrorf("AGCURL_ENDPOINT: %v", err)
+		}
+		if endpoint != np.Endpoint {
+			np.Endpoint, np.Provider = endpoint, nil // discovered when needed
+		}
+	}
+	if clientID != "" {
+		np.ClientID = clientID
+	}
+	p.profile = &np
+	return p, nil
 }
 
-// requireConfigured returns an error unless the profile is configured and
-// has provider metadata.
-func (p *profileContext) requireConfigured() error {
-	if p.profile == nil || p.profile.Provider == nil {
+// requireConfigured returns an error unless the profile has an endpoint
+// and a client id; it runs discovery when the endpoint came from the
+// environment and differs from the configured one.
+func (p *profileContext) requireConfigured(ctx context.Context) error {
+	if p.profile == nil || p.profile.Endpoint == "" || p.profile.ClientID == "" {
 		return &NotConfiguredError{Profile: p.name}
+	}
+	if p.profile.Provider == nil {
+		info, err := auth.Discover(ctx, p.f.HTTPClient, p.profile.Endpoint)
+		if err != nil {
+			return err
+		}
+		p.profile.Provider = info
 	}
 	return nil
 }
@@ -101,33 +131,84 @@ func (p *profileContext) store() (keychain.Store, error) {
 	return p.storeFor(name), nil
 }
 
-// refresher returns the refresh-if-needed helper for this profile.
-func (p *profileContext) refresher() (*auth.Refresher, error) {
-	if err := p.requireConfigured(); err != nil {
+// refresher returns the refresh-if-needed helper for this profile. With
+// $AGCURL_REFRESH_TOKEN set, it works on an in-memory session made from
+// that token, and stores nothing.
+func (p *profileContext) refresher(ctx context.Context) (*auth.Refresher, error) {
+	if err := p.requireConfigured(ctx); err != nil {
 		return nil, err
+	}
+	r := &auth.Refresher{
+		Profile:    p.name,
+		ClientID:   p.profile.ClientID,
+		Provider:   p.profile.Provider,
+		Locker:     dirLocker(p.dir),
+		HTTPClient: p.f.HTTPClient,
+		Now:        p.f.Now,
+	}
+	if rt := p.f.Getenv("AGCURL_REFRESH_TOKEN"); rt != "" {
+		mem := &keychain.MemoryStore{}
+		_ = mem.Save(p.name, &keychain.Session{Issuer: p.profile.Provider.Issuer, ClientID: p.profile.ClientID, RefreshToken: rt})
+		r.Store, r.Locker = mem, noLocker{}
+		r.Rotated = func() {
+			fmt.Fprintln(p.f.IO.ErrOut, "agcurl: warning: the provider rotated the refresh token from AGCURL_REFRESH_TOKEN, "+
+				"so that secret no longer works; turn off refresh-token rotation for this client, or use a machine client "+
+				"(agcurl login --client-credentials); see docs/ci.md")
+		}
+		return r, nil
 	}
 	store, err := p.store()
 	if err != nil {
 		return nil, err
 	}
-	return &auth.Refresher{
-		Profile:    p.name,
-		ClientID:   p.profile.ClientID,
-		Provider:   p.profile.Provider,
-		Store:      store,
-		Locker:     dirLocker(p.dir),
-		HTTPClient: p.f.HTTPClient,
-		Now:        p.f.Now,
-	}, nil
+	r.Store = store
+	return r, nil
+}
+
+// tokens returns where commands get their access token: $AGCURL_ACCESS_TOKEN
+// as is, or the refresher.
+func (p *profileContext) tokens(ctx context.Context) (httpcall.TokenSource, error) {
+	if at := p.f.Getenv("AGCURL_ACCESS_TOKEN"); at != "" {
+		return staticTokens(at), nil
+	}
+	r, err := p.refresher(ctx)
+	if err != nil {
+		return nil, p.withHint(err)
+	}
+	return refresherTokens{r: r, hint: p.withHint}, nil
+}
+
+// withHint adds, when no one is at the terminal, what works without one to
+// a "login required" error.
+func (p *profileContext) withHint(err error) error {
+	if errors.Is(err, auth.ErrLoginRequired) && !p.f.IO.Interactive() {
+		return &needsLoginError{msg: err.Error() + "; " + nonInteractiveHelp}
+	}
+	return err
+}
+
+type noLocker struct{}
+
+func (noLocker) Lock(context.Context, string) (func(), error) { return func() {}, nil }
+
+// staticTokens is $AGCURL_ACCESS_TOKEN: used as is, never refreshed.
+type staticTokens string
+
+func (t staticTokens) AccessToken(context.Context) (string, error) { return string(t), nil }
+func (t staticTokens) Refresh(context.Context, string) (string, error) {
+	return "", httpcall.ErrNoRefresh
 }
 
 // refresherTokens adapts auth.Refresher to httpcall.TokenSource.
-type refresherTokens struct{ r *auth.Refresher }
+type refresherTokens struct {
+	r    *auth.Refresher
+	hint func(error) error
+}
 
 func (t refresherTokens) AccessToken(ctx context.Context) (string, error) {
 	s, err := t.r.Token(ctx)
 	if err != nil {
-		return "", err
+		return "", t.hint(err)
 	}
 	return s.AccessToken, nil
 }
@@ -135,21 +216,15 @@ func (t refresherTokens) AccessToken(ctx context.Context) (string, error) {
 func (t refresherTokens) Refresh(ctx context.Context, rejected string) (string, error) {
 	s, err := t.r.ForceRefresh(ctx, rejected)
 	if err != nil {
-		return "", err
+		return "", t.hint(err)
 	}
 	return s.AccessToken, nil
 }
 
-// loginHint is the command that logs this profile in.
+// loginCommand is the command that logs this profile in.
 func (p *profileContext) loginCommand() string {
 	if p.name == "default" {
 		return "agcurl login"
 	}
 	return "agcurl login --profile " + p.name
 }
-
-// needsLoginError is a failure that leaves the user not logged in; exit 4.
-type needsLoginError struct{ msg string }
-
-func (e *needsLoginError) Error() string { return e.msg }
-func (e *needsLoginError) Unwrap() error { return auth.ErrLoginRequired }

@@ -25,15 +25,15 @@ token in a command line or a shell variable.`,
 			if err != nil {
 				return err
 			}
-			r, err := p.refresher()
+			ts, err := p.tokens(c.Context())
 			if err != nil {
 				return err
 			}
-			s, err := r.Token(c.Context())
+			tok, err := ts.AccessToken(c.Context())
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprintln(f.IO.Out, s.AccessToken)
+			_, err = fmt.Fprintln(f.IO.Out, tok)
 			return err
 		},
 	}

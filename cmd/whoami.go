@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/agcurl/agcurl/auth"
+	"github.com/agcurl/agcurl/httpcall"
 )
 
 func newWhoamiCmd(f *Factory, g *globalOptions) *cobra.Command {
@@ -35,21 +36,26 @@ func whoamiRun(ctx context.Context, f *Factory, g *globalOptions, asJSON bool) e
 	if err != nil {
 		return err
 	}
-	r, err := p.refresher()
+	if err := p.requireConfigured(ctx); err != nil {
+		return err
+	}
+	ts, err := p.tokens(ctx)
 	if err != nil {
 		return err
 	}
-	s, err := r.Token(ctx)
+	tok, err := ts.AccessToken(ctx)
 	if err != nil {
 		return err
 	}
 	endpoint := p.profile.Provider.UserinfoEndpoint
-	raw, err := auth.UserInfo(ctx, f.HTTPClient, endpoint, s.AccessToken)
+	raw, err := auth.UserInfo(ctx, f.HTTPClient, endpoint, tok)
 	if errors.Is(err, auth.ErrUnauthorized) {
-		if s, err = r.ForceRefresh(ctx, s.AccessToken); err != nil {
+		if tok, err = ts.Refresh(ctx, tok); errors.Is(err, httpcall.ErrNoRefresh) {
+			return &needsLoginError{msg: "the provider rejects the access token in AGCURL_ACCESS_TOKEN"}
+		} else if err != nil {
 			return err
 		}
-		raw, err = auth.UserInfo(ctx, f.HTTPClient, endpoint, s.AccessToken)
+		raw, err = auth.UserInfo(ctx, f.HTTPClient, endpoint, tok)
 	}
 	if errors.Is(err, auth.ErrUnauthorized) {
 		return &needsLoginError{msg: "the provider rejects this session's tokens; run `" + p.loginCommand() + "`"}

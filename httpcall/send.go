@@ -26,6 +26,10 @@ type TokenSource interface {
 	Refresh(ctx context.Context, rejected string) (string, error)
 }
 
+// ErrNoRefresh is returned by a TokenSource's Refresh when its token cannot
+// be renewed; the 401 response is then returned as it is.
+var ErrNoRefresh = errors.New("the token cannot be refreshed")
+
 // TokenTargetError reports that the token would go somewhere it must not.
 // Nothing was sent.
 type TokenTargetError struct {
@@ -456,12 +460,17 @@ func (s *Sender) doRedirects(ctx context.Context, req *http.Request, res *Result
 		replayable := cur.Body == nil || cur.Body == http.NoBody || cur.GetBody != nil
 		if resp.StatusCode == http.StatusUnauthorized && sentToken != "" && !refreshed && replayable {
 			// The API rejected the token: refresh once and send again.
+			refreshed = true
+			newToken, err := s.Tokens.Refresh(ctx, sentToken)
+			if errors.Is(err, ErrNoRefresh) {
+				return nil
+			}
 			drainClose(resp)
 			res.Response = nil
-			refreshed = true
-			if token, err = s.Tokens.Refresh(ctx, sentToken); err != nil {
+			if err != nil {
 				return err
 			}
+			token = newToken
 			if cur, err = cloneWithBody(ctx, cur); err != nil {
 				return err
 			}

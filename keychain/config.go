@@ -42,15 +42,16 @@ type Profile struct {
 
 // ProviderInfo is the part of an OpenID Provider's discovery document agcurl uses.
 type ProviderInfo struct {
-	Issuer                string   `json:"issuer"`
-	AuthorizationEndpoint string   `json:"authorization_endpoint"`
-	TokenEndpoint         string   `json:"token_endpoint"`
-	UserinfoEndpoint      string   `json:"userinfo_endpoint,omitempty"`
-	RevocationEndpoint    string   `json:"revocation_endpoint,omitempty"`
-	EndSessionEndpoint    string   `json:"end_session_endpoint,omitempty"`
-	JWKSURI               string   `json:"jwks_uri"`
-	TokenAuthMethods      []string `json:"token_endpoint_auth_methods_supported,omitempty"`
-	CodeChallengeMethods  []string `json:"code_challenge_methods_supported,omitempty"`
+	Issuer                      string   `json:"issuer"`
+	AuthorizationEndpoint       string   `json:"authorization_endpoint"`
+	TokenEndpoint               string   `json:"token_endpoint"`
+	UserinfoEndpoint            string   `json:"userinfo_endpoint,omitempty"`
+	RevocationEndpoint          string   `json:"revocation_endpoint,omitempty"`
+	EndSessionEndpoint          string   `json:"end_session_endpoint,omitempty"`
+	JWKSURI                     string   `json:"jwks_uri"`
+	DeviceAuthorizationEndpoint string   `json:"device_authorization_endpoint,omitempty"`
+	TokenAuthMethods            []string `json:"token_endpoint_auth_methods_supported,omitempty"`
+	CodeChallengeMethods        []string `json:"code_challenge_methods_supported,omitempty"`
 }
 
 // Config is the whole configuration file.

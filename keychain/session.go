@@ -30,7 +30,18 @@ type Session struct {
 	Expiry  time.Time `json:"expiry,omitzero"`
 	IDToken string    `json:"id_token,omitempty"`
 	Scopes  []string  `json:"scopes,omitempty"`
+
+	// GrantType is GrantClientCredentials for a machine client's session,
+	// which is re-minted with ClientSecret (and Resource) instead of
+	// refreshed; empty for a user's session.
+	GrantType    string `json:"grant_type,omitempty"`
+	ClientSecret string `json:"client_secret,omitempty"`
+	Resource     string `json:"resource,omitempty"`
 }
+
+// GrantClientCredentials marks a session minted with the client
+// credentials grant.
+const GrantClientCredentials = "client_credentials"
 
 // ErrNotFound is returned by a Store's Load when the profile has no session.
 var ErrNotFound = errors.New("no session stored")

@@ -33,6 +33,10 @@ import (
 const (
 	// CLIClientID is a public native client, as agcurl is registered.
 	CLIClientID = "agcurl-cli"
+	// MachineClientID and MachineClientSecret are a machine-to-machine
+	// client for the client credentials grant.
+	MachineClientID     = "agcurl-machine"
+	MachineClientSecret = "machine-secret"
 	// APIClientID and APIClientSecret authenticate the protected API at the
 	// introspection endpoint.
 	APIClientID     = "test-api"
@@ -56,6 +60,9 @@ type Options struct {
 	DenyLogin bool
 	// User is the test user; "alice" when empty.
 	User User
+	// Device offers the device authorization grant (RFC 8628), which
+	// Authgear does not; GET /device?user_code=C approves a code.
+	Device bool
 }
 
 // Server is a running provider and API. Close stops both.
@@ -114,8 +121,16 @@ func Start(opts Options) (*Server, error) {
 			appType:    op.ApplicationTypeNative,
 			authMethod: oidc.AuthMethodNone,
 			redirects:  []string{"http://127.0.0.1:53682/callback"},
-			grants:     []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken},
+			grants:     []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeDeviceCode},
 			tokenType:  tokenType,
+		},
+		MachineClientID: {
+			id:         MachineClientID,
+			secret:     MachineClientSecret,
+			appType:    op.ApplicationTypeWeb,
+			authMethod: oidc.AuthMethodBasic,
+			grants:     []oidc.GrantType{oidc.GrantTypeClientCredentials},
+			tokenType:  op.AccessTokenTypeJWT,
 		},
 		APIClientID: {
 			id:         APIClientID,
@@ -127,6 +142,10 @@ func Start(opts Options) (*Server, error) {
 		},
 	}
 	s.store = newStorage(&s.opts, clients)
+	var opStorage op.Storage = s.store
+	if opts.Device {
+		opStorage = deviceStorage{s.store}
+	}
 
 	key := sha256.Sum256([]byte(randomID()))
 	provider, err := op.NewProvider(&op.Config{
@@ -135,7 +154,11 @@ func Start(opts Options) (*Server, error) {
 		AuthMethodPost:        true,
 		GrantTypeRefreshToken: true,
 		SupportedUILocales:    []language.Tag{language.English},
-	}, s.store, op.StaticIssuer(s.Issuer),
+		DeviceAuthorization: op.DeviceAuthorizationConfig{
+			Lifetime: 5 * time.Minute, PollInterval: time.Second, UserFormPath: "/device",
+			UserCode: op.UserCodeBase20,
+		},
+	}, opStorage, op.StaticIssuer(s.Issuer),
 		op.WithAllowInsecure(),
 		op.WithCustomEndpoints(
 			op.NewEndpoint("/oauth2/authorize"),
@@ -145,6 +168,7 @@ func Start(opts Options) (*Server, error) {
 			op.NewEndpoint("/oauth2/end_session"),
 			op.NewEndpoint("/oauth2/jwks"),
 		),
+		op.WithCustomDeviceAuthorizationEndpoint(op.NewEndpoint("/oauth2/device_authorization")),
 		op.WithCustomIntrospectionEndpoint(op.NewEndpoint("/oauth2/introspect")),
 	)
 	if err != nil {
@@ -155,7 +179,7 @@ func Start(opts Options) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
 		id := r.URL.Query().Get("authRequestID")
-		if s.opts.DenyLogin {
+		if s.denyLogin() {
 			a, err := s.store.AuthRequestByID(r.Context(), id)
 			if err != nil {
 				http.Error(w, "unknown auth request", http.StatusBadRequest)
@@ -176,7 +200,18 @@ func Start(opts Options) (*Server, error) {
 		}
 		http.Redirect(w, r, callback(op.ContextWithIssuer(r.Context(), s.Issuer), id), http.StatusFound)
 	})
-	mux.Handle("/", provider)
+	mux.HandleFunc("/device", func(w http.ResponseWriter, r *http.Request) {
+		if !s.store.approveDevice(r.URL.Query().Get("user_code"), s.denyLogin()) {
+			http.Error(w, "unknown user code", http.StatusBadRequest)
+			return
+		}
+		w.Write([]byte("Device approved. Return to your terminal.\n"))
+	})
+	var providerHandler http.Handler = provider
+	if !opts.Device {
+		providerHandler = withoutDeviceGrant(provider)
+	}
+	mux.Handle("/", providerHandler)
 
 	opSrv := &http.Server{Handler: s.count(s.faults.wrap(mux)), ReadHeaderTimeout: 10 * time.Second}
 	apiSrv := &http.Server{Handler: s.faults.wrap(s.apiHandler()), ReadHeaderTimeout: 10 * time.Second}
@@ -228,12 +263,20 @@ func (s *Server) SetDenyLogin(deny bool) {
 	s.store.mu.Unlock()
 }
 
+func (s *Server) denyLogin() bool {
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	return s.opts.DenyLogin
+}
+
 // RevokeAll revokes every grant: every refresh and access token dies.
 func (s *Server) RevokeAll() { s.store.revokeAll() }
 
 // Count returns how many requests the provider answered for key, which is
-// a path ("/oauth2/userinfo") or "grant:" plus a token grant type
-// ("grant:refresh_token").
+// a path ("/oauth2/userinfo"), "grant:" plus a token grant type
+// ("grant:refresh_token"), "resource:" plus a token request's resource,
+// "authorize:" plus an authorization parameter ("authorize:prompt=login",
+// "authorize:id_token_hint"), "api:" plus an API path, or "proxy".
 func (s *Server) Count(key string) int64 {
 	if v, ok := s.counts.Load(key); ok {
 		return v.(*atomic.Int64).Load()
@@ -249,9 +292,23 @@ func (s *Server) inc(key string) {
 func (s *Server) count(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.inc(r.URL.Path)
+		if r.URL.Path == "/oauth2/authorize" {
+			q := r.URL.Query()
+			for _, k := range []string{"prompt", "max_age", "login_hint", "x_page", "x_sso_enabled"} {
+				if v := q.Get(k); v != "" {
+					s.inc("authorize:" + k + "=" + v)
+				}
+			}
+			if q.Get("id_token_hint") != "" {
+				s.inc("authorize:id_token_hint")
+			}
+		}
 		if r.URL.Path == "/oauth2/token" && r.Method == http.MethodPost {
 			if err := r.ParseForm(); err == nil {
 				s.inc("grant:" + r.PostForm.Get("grant_type"))
+				if res := r.PostForm.Get("resource"); res != "" {
+					s.inc("resource:" + res)
+				}
 			}
 		}
 		next.ServeHTTP(w, r)

@@ -117,6 +117,8 @@ type storage struct {
 	tokens       map[string]*accessToken
 	clients      map[string]*client
 	key          *signingKey
+	deviceCodes  map[string]*deviceEntry
+	userCodes    map[string]string
 }
 
 func newStorage(opts *Options, clients map[string]*client) *storage {
@@ -133,6 +135,8 @@ func newStorage(opts *Options, clients map[string]*client) *storage {
 		tokens:       map[string]*accessToken{},
 		clients:      clients,
 		key:          &signingKey{id: randomID(), key: key},
+		deviceCodes:  map[string]*deviceEntry{},
+		userCodes:    map[string]string{},
 	}
 }
 
@@ -238,6 +242,8 @@ func (s *storage) CreateAccessToken(_ context.Context, r op.TokenRequest) (strin
 		clientID = r.clientID
 	case *ccRequest:
 		clientID = r.clientID
+	case *op.DeviceAuthorizationState:
+		clientID = r.ClientID
 	}
 	t := s.newAccessToken("", clientID, r.GetSubject(), r.GetScopes())
 	return t.id, t.expires, nil
@@ -247,11 +253,16 @@ func (s *storage) CreateAccessAndRefreshTokens(_ context.Context, r op.TokenRequ
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if current == "" {
-		a, ok := r.(*authRequest)
-		if !ok {
+		var g *grant
+		switch a := r.(type) {
+		case *authRequest:
+			g = &grant{clientID: a.clientID, userID: a.userID, scopes: a.scopes, authTime: a.authTime}
+		case *op.DeviceAuthorizationState:
+			g = &grant{clientID: a.ClientID, userID: a.Subject, scopes: a.Scopes, authTime: a.AuthTime}
+		default:
 			return "", "", time.Time{}, errors.New("unexpected token request")
 		}
-		g := &grant{id: randomID(), clientID: a.clientID, userID: a.userID, scopes: a.scopes, authTime: a.authTime, refreshToken: "rt_" + randomID()}
+		g.id, g.refreshToken = randomID(), "rt_"+randomID()
 		s.grants[g.id] = g
 		s.refresh[g.refreshToken] = g.id
 		t := s.newAccessToken(g.id, g.clientID, g.userID, g.scopes)

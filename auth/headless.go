@@ -1,0 +1,195 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/agcurl/agcurl/keychain"
+)
+
+// verifyIDToken checks an ID token's signature, issuer, audience and
+// expiry, and returns its subject. Tokens from a refresh or the device
+// grant carry no nonce of ours to check.
+func verifyIDToken(ctx context.Context, p *keychain.ProviderInfo, clientID, raw string, client *http.Client, now func() time.Time) (string, error) {
+	if now == nil {
+		now = time.Now
+	}
+	v := oidc.NewVerifier(p.Issuer, oidc.NewRemoteKeySet(oidc.ClientContext(ctx, httpClient(client)), p.JWKSURI),
+		&oidc.Config{ClientID: clientID, Now: now})
+	idt, err := v.Verify(oidc.ClientContext(ctx, httpClient(client)), raw)
+	if err != nil {
+		return "", fmt.Errorf("the ID token failed verification: %w", err)
+	}
+	return idt.Subject, nil
+}
+
+// RefreshTokenLogin makes a session from a refresh token obtained
+// elsewhere: it refreshes once, to prove the token works and to get an
+// access token, and returns the session (with the rotated refresh token, if
+// the provider rotated it).
+func RefreshTokenLogin(ctx context.Context, p *keychain.ProviderInfo, clientID, refreshToken string, client *http.Client, now func() time.Time) (*keychain.Session, error) {
+	if now == nil {
+		now = time.Now
+	}
+	cfg := &oauth2.Config{ClientID: clientID, Endpoint: oauth2.Endpoint{TokenURL: p.TokenEndpoint, AuthStyle: oauth2.AuthStyleInParams}}
+	obtained := now()
+	tok, err := cfg.TokenSource(httpContext(ctx, client), &oauth2.Token{RefreshToken: refreshToken}).Token()
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
+			return nil, &LoginRequiredError{Reason: "the provider does not accept this refresh token (revoked, expired, or rotated away)"}
+		}
+		return nil, tokenEndpointError("refresh with the given token", err)
+	}
+	s := sessionFromToken(tok, obtained, nil)
+	s.Issuer, s.ClientID = p.Issuer, clientID
+	if raw, _ := tok.Extra("id_token").(string); raw != "" {
+		if s.Subject, err = verifyIDToken(ctx, p, clientID, raw, client, now); err != nil {
+			return nil, err
+		}
+		s.IDToken = raw
+	}
+	return s, nil
+}
+
+// ClientCredentialsOptions configure a machine client's token request.
+type ClientCredentialsOptions struct {
+	Provider     *keychain.ProviderInfo
+	ClientID     string
+	ClientSecret string
+	// Resource names the API (Authgear requires a registered API resource).
+	Resource   string
+	Scopes     []string
+	HTTPClient *http.Client
+	Now        func() time.Time
+}
+
+// ClientCredentials mints an access token with the client credentials
+// grant, authenticating with HTTP Basic when the provider advertises
+// client_secret_basic (or advertises nothing), else in the form. The
+// session keeps the secret so that the token can be minted again when it
+// expires; it has no refresh token.
+func ClientCredentials(ctx context.Context, o ClientCredentialsOptions) (*keychain.Session, error) {
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	style := oauth2.AuthStyleInHeader
+	if m := o.Provider.TokenAuthMethods; len(m) > 0 && !slices.Contains(m, "client_secret_basic") {
+		if !slices.Contains(m, "client_secret_post") {
+			return nil, fmt.Errorf("the provider supports neither client_secret_basic nor client_secret_post (it lists %s)", strings.Join(m, ", "))
+		}
+		style = oauth2.AuthStyleInParams
+	}
+	cfg := &clientcredentials.Config{
+		ClientID: o.ClientID, ClientSecret: o.ClientSecret, TokenURL: o.Provider.TokenEndpoint,
+		Scopes: o.Scopes, AuthStyle: style,
+	}
+	if o.Resource != "" {
+		cfg.EndpointParams = url.Values{"resource": {o.Resource}}
+	}
+	obtained := now()
+	tok, err := cfg.Token(httpContext(ctx, o.HTTPClient))
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && (re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client") {
+			return nil, &LoginRequiredError{Reason: "the provider refused the client credentials: " + (&ProviderError{Code: re.ErrorCode, Description: re.ErrorDescription}).Error()}
+		}
+		return nil, tokenEndpointError("client credentials", err)
+	}
+	s := sessionFromToken(tok, obtained, o.Scopes)
+	s.Issuer, s.ClientID = o.Provider.Issuer, o.ClientID
+	s.Subject = "client_id_" + o.ClientID
+	s.GrantType = keychain.GrantClientCredentials
+	s.ClientSecret, s.Resource = o.ClientSecret, o.Resource
+	s.RefreshToken = ""
+	return s, nil
+}
+
+// ErrNoDeviceGrant is returned by DeviceLogin when the provider's discovery
+// document has no device_authorization_endpoint.
+var ErrNoDeviceGrant = errors.New("the provider does not offer the device authorization grant (its discovery document has no device_authorization_endpoint; Authgear has none)")
+
+// DeviceOptions configure a device authorization grant login.
+type DeviceOptions struct {
+	Provider *keychain.ProviderInfo
+	ClientID string
+	Scope    string
+	// Show is called with the code to enter and where; it may open a browser.
+	Show       func(userCode, verificationURI, verificationURIComplete string)
+	Timeout    time.Duration
+	HTTPClient *http.Client
+	Now        func() time.Time
+}
+
+// DeviceLogin runs the device authorization grant (RFC 8628): it shows the
+// user code and verification URL, then polls the token endpoint at the
+// provider's interval, slowing down when told to, until the user approves,
+// denies, or the code expires.
+func DeviceLogin(ctx context.Context, o DeviceOptions) (*keychain.Session, error) {
+	if o.Provider.DeviceAuthorizationEndpoint == "" {
+		return nil, ErrNoDeviceGrant
+	}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	scope := o.Scope
+	if scope == "" {
+		scope = DefaultScope
+	}
+	cfg := &oauth2.Config{
+		ClientID: o.ClientID,
+		Endpoint: oauth2.Endpoint{
+			DeviceAuthURL: o.Provider.DeviceAuthorizationEndpoint,
+			TokenURL:      o.Provider.TokenEndpoint,
+			AuthStyle:     oauth2.AuthStyleInParams,
+		},
+		Scopes: strings.Fields(scope),
+	}
+	hctx := httpContext(ctx, o.HTTPClient)
+	da, err := cfg.DeviceAuth(hctx)
+	if err != nil {
+		return nil, tokenEndpointError("device authorization", err)
+	}
+	o.Show(da.UserCode, da.VerificationURI, da.VerificationURIComplete)
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = DefaultLoginTimeout
+	}
+	pctx, cancel := context.WithTimeout(hctx, timeout)
+	defer cancel()
+	tok, err := cfg.DeviceAccessToken(pctx, da)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, ErrLoginTimeout
+		}
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.ErrorCode != "" {
+			return nil, &ProviderError{Code: re.ErrorCode, Description: re.ErrorDescription}
+		}
+		return nil, tokenEndpointError("device login", err)
+	}
+	s := sessionFromToken(tok, now(), cfg.Scopes)
+	s.Issuer, s.ClientID = o.Provider.Issuer, o.ClientID
+	if raw, _ := tok.Extra("id_token").(string); raw != "" {
+		if s.Subject, err = verifyIDToken(ctx, o.Provider, o.ClientID, raw, o.HTTPClient, now); err != nil {
+			return nil, err
+		}
+		s.IDToken = raw
+	}
+	return s, nil
+}
