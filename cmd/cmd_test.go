@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -245,5 +246,76 @@ func TestFetchOnATerminal(t *testing.T) {
 	te.mustRun(t, "fetch", "-o", path, te.srv.APIURL+"/v1/bytes?n=262144&pace_ms=400")
 	if te.errOut.Len() != 0 {
 		t.Fatalf("no progress when stderr is not a terminal: %q", te.errOut.String())
+	}
+}
+
+// TestNoBrowserPaste: on a machine whose browser cannot reach the loopback
+// listener, the user pastes the address the sign-in ended on.
+func TestNoBrowserPaste(t *testing.T) {
+	te := newTestEnv(t, testop.Options{})
+	te.mustRun(t, "configure", "--endpoint", te.srv.Issuer, "--client-id", testop.CLIClientID)
+	pr, pw := io.Pipe()
+	errOut := &syncBuffer{}
+	te.f.IO.In, te.f.IO.ErrOut, te.f.IO.InTTY, te.f.IO.OutTTY = pr, errOut, true, true
+	te.f.Browser = browserFunc(func(string) error { t.Error("--no-browser opened a browser"); return nil })
+
+	go func() {
+		var authURL string
+		for authURL == "" {
+			time.Sleep(10 * time.Millisecond)
+			for _, line := range strings.Split(errOut.String(), "\n") {
+				if strings.Contains(line, "/oauth2/authorize?") {
+					authURL = strings.TrimSpace(line)
+				}
+			}
+		}
+		// A browser elsewhere: it follows the sign-in but stops short of
+		// the loopback redirect, whose address the user copies.
+		final, err := browser.FinalRedirect(context.Background(), authURL)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		forged := strings.Replace(final, "state=", "state=x", 1)
+		io.WriteString(pw, "not a url at all?code=\n"+forged+"\n"+final+"\n")
+	}()
+	code := Run(context.Background(), te.f, []string{"login", "--no-browser", "--port", "0"})
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "state mismatch") || !strings.Contains(errOut.String(), "Logged in to") {
+		t.Fatalf("output: %s", errOut.String())
+	}
+	te.f.IO.ErrOut = te.errOut
+	if out := te.mustRun(t, "whoami", "--json"); !strings.Contains(out, `"sub": "alice"`) {
+		t.Fatalf("whoami: %s", out)
+	}
+}
+
+// TestNoBrowserWaitsForTheRedirect: without a terminal, --no-browser prints
+// the URL and completes when the redirect arrives (a forwarded port).
+func TestNoBrowserWaitsForTheRedirect(t *testing.T) {
+	te := newTestEnv(t, testop.Options{})
+	te.mustRun(t, "configure", "--endpoint", te.srv.Issuer, "--client-id", testop.CLIClientID)
+	errOut := &syncBuffer{}
+	te.f.IO.ErrOut = errOut
+	go func() {
+		for {
+			time.Sleep(10 * time.Millisecond)
+			for _, line := range strings.Split(errOut.String(), "\n") {
+				if strings.Contains(line, "/oauth2/authorize?") {
+					if err := browser.Follow(context.Background(), strings.TrimSpace(line)); err != nil {
+						t.Error(err)
+					}
+					return
+				}
+			}
+		}
+	}()
+	if code := Run(context.Background(), te.f, []string{"login", "--no-browser", "--port", "0"}); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	if strings.Contains(errOut.String(), "paste") {
+		t.Fatal("without a terminal there is nothing to paste into")
 	}
 }

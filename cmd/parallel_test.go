@@ -120,3 +120,87 @@ func TestParallelProcessesRefreshOnce(t *testing.T) {
 		t.Fatalf("the rotated refresh token was not saved (err %v)", err)
 	}
 }
+
+// TestKilledRefreshLeavesNoLock: a process killed with SIGKILL while it
+// holds the refresh lock (its refresh stalled at the provider) leaves the
+// session usable, and the next process refreshes at once.
+func TestKilledRefreshLeavesNoLock(t *testing.T) {
+	srv, env, dir := loggedIn(t, testop.Options{RotateRefreshTokens: true})
+	expireSession(t, dir)
+	srv.Fail("/oauth2/token", 1, 0, "", 30*time.Second) // the next refresh stalls
+
+	a := agcurlProcess(context.Background(), env, "token")
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for srv.Count("grant:refresh_token") < 1 {
+		if time.Now().After(deadline) {
+			a.Process.Kill()
+			t.Fatal("the first process never reached the token endpoint")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := a.Process.Signal(os.Kill); err != nil {
+		t.Fatal(err)
+	}
+	_ = a.Wait()
+
+	start := time.Now()
+	out := runAgcurl(t, env, "fetch", "-sS", srv.APIURL+"/v1/me")
+	if !strings.Contains(out, `"sub":"alice"`) {
+		t.Fatalf("fetch after the kill: %q", out)
+	}
+	if waited := time.Since(start); waited > 15*time.Second {
+		t.Fatalf("the next process waited %v for a dead process's lock", waited)
+	}
+	if got := srv.Count("grant:refresh_token"); got != 2 {
+		t.Fatalf("refreshes = %d, want 2 (the killed one, then one more)", got)
+	}
+}
+
+// TestSecondLoginFailsClearly: while one login for a profile waits for its
+// browser, a second one fails at once instead of opening another tab.
+func TestSecondLoginFailsClearly(t *testing.T) {
+	srv, env, _ := loggedIn(t, testop.Options{})
+	_ = srv
+	first := agcurlProcess(context.Background(), env, "login", "--no-browser", "--port", "0", "--timeout", "30s")
+	var firstErr syncBuffer
+	first.Stderr = &firstErr
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { first.Process.Kill(); first.Wait() }()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(firstErr.String(), "Waiting for the sign-in") {
+		if time.Now().After(deadline) {
+			t.Fatalf("first login did not start: %s", firstErr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	second := agcurlProcess(context.Background(), env, "login", "--browser", "--port", "0")
+	out, err := second.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "another `agcurl login` for profile \"default\" is in progress") {
+		t.Fatalf("second login: %v: %s", err, out)
+	}
+	if srv.Count("/oauth2/authorize") != 1 {
+		t.Fatalf("the second login reached the provider")
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -65,3 +65,31 @@ func Main(ctx context.Context, args []string) int {
 	}
 	return 0
 }
+
+// FinalRedirect follows url's redirects like Follow, but stops at the first
+// redirect to a loopback address and returns it unvisited: what a user sees
+// in the address bar of a browser on another machine.
+func FinalRedirect(ctx context.Context, url string) (string, error) {
+	jar, _ := cookiejar.New(nil)
+	var final string
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if req.URL.Host != via[0].URL.Host {
+			final = req.URL.String()
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", err
+	}
+	resp.Body.Close()
+	if final == "" {
+		return "", fmt.Errorf("browser: no redirect away from %s", req.URL.Host)
+	}
+	return final, nil
+}
