@@ -1,5 +1,5 @@
 # The commands CI and people run. See README.md.
-.PHONY: all build test demo lint e2e bench
+.PHONY: all build test demo lint e2e bench docs release-check
 
 all: build
 
@@ -26,3 +26,11 @@ demo:
 # agcurl against curl, side by side; rewrites docs/benchmarks.md.
 bench:
 	scripts/bench.sh -o docs/benchmarks.md
+
+# Regenerate completions/, docs/commands/ and docs/man/ (a test checks them).
+docs:
+	go run ./internal/cmd/gendocs
+
+# goreleaser check and a snapshot release, nothing published.
+release-check:
+	scripts/release-check.sh

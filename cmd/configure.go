@@ -85,11 +85,16 @@ func newConfigCmd(f *Factory, g *globalOptions) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "config",
 		Short: "Inspect the configuration",
+		Long: `Inspect agcurl's configuration: the profiles, each with its endpoint, client
+id, redirect URI, storage backend, API base and allowed origins. It holds no
+secrets. Change it with 'agcurl configure'.`,
+		Example: "  agcurl config list\n  agcurl config list --json",
 	}
 	var asJSON bool
 	list := &cobra.Command{
 		Use:     "list",
 		Short:   "List the configured profiles (same as configure --show)",
+		Long:    "List the configured profiles; the current one is marked with *. Nothing secret is shown.",
 		Example: "  agcurl config list\n  agcurl config list --json",
 		Args:    exactArgs(0, ""),
 		RunE:    func(c *cobra.Command, args []string) error { return showConfig(f, g, asJSON) },

@@ -119,7 +119,7 @@ A URL starting with "/" is relative to the profile's API base
 	fl.BoolVarP(&o.Get, "get", "G", false, "put the data in the URL's query string and send a GET")
 	fl.StringArrayVarP(&o.Form, "form", "F", nil, "multipart field: name=value, name=@file[;type=T][;filename=N], name=<file")
 	fl.StringVarP(&o.UploadFile, "upload-file", "T", "", "send this file (or - for stdin) as the body, with PUT")
-	fl.StringVarP(&o.UserAgent, "user-agent", "A", "agcurl/"+version, "User-Agent header")
+	fl.StringVarP(&o.UserAgent, "user-agent", "A", "", "User-Agent header (default \"agcurl/VERSION\")")
 	fl.StringVarP(&o.Referer, "referer", "e", "", "Referer header")
 	fl.BoolVar(&o.Compressed, "compressed", false, "ask for a compressed response (gzip, deflate) and decompress it")
 	fl.BoolVarP(&o.Include, "include", "i", false, "write the status line and response headers before the body")
@@ -219,6 +219,9 @@ func fetchRun(ctx context.Context, f *Factory, g *globalOptions, o *fetchOptions
 	base := ""
 	if p != nil && p.profile != nil {
 		base = p.profile.APIBase
+	}
+	if !fl.Changed("user-agent") {
+		o.UserAgent = "agcurl/" + currentBuild().Version
 	}
 	req, err := httpcall.Build(httpcall.Options{
 		Method:     o.Method,

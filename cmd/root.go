@@ -15,9 +15,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// version is set at release time with -ldflags "-X github.com/agcurl/agcurl/cmd.version=...".
-var version = "dev"
-
 // Main runs agcurl with the process's arguments and returns the exit code.
 func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -74,17 +71,25 @@ func NewRootCmd(f *Factory) *cobra.Command {
 		Short: "Make authorized API calls as a signed-in Authgear user",
 		Long: `agcurl signs you in to an Authgear project (or any OpenID Connect provider)
 in your browser, keeps the session in the OS keychain, and makes API calls with
-a fresh access token attached: curl's manners, without pasting tokens around.`,
+a fresh access token attached: curl's manners, without pasting tokens around.
+
+ENVIRONMENT
+
+` + environmentHelp + `
+EXIT STATUS
+
+` + exitCodesHelp,
 		Example: `  agcurl configure --endpoint https://myapp.authgear.cloud --client-id 4f2a...
   agcurl login
   agcurl whoami
   agcurl fetch https://api.example.com/v1/orders -X POST -d '{"sku":"A1"}' -H 'Content-Type: application/json'
   agcurl token
   agcurl logout`,
-		Version:       version,
+		Version:       currentBuild().Version,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
+	root.SetVersionTemplate(currentBuild().String())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		if c.Name() == "fetch" && strings.Contains(err.Error(), "unknown") {
 			err = fmt.Errorf("%w; agcurl fetch supports a subset of curl's options: see 'agcurl fetch --help'", err)
@@ -115,7 +120,7 @@ a fresh access token attached: curl's manners, without pasting tokens around.`,
 		newLogoutCmd(f, g),
 		newStatusCmd(f, g),
 	)
-	root.AddCommand(newProfilesCmd(f, g), &cobra.Command{
+	root.AddCommand(newVersionCmd(f), newProfilesCmd(f, g), &cobra.Command{
 		Use:   "environment",
 		Short: "Environment variables, and what wins over what",
 		Long:  environmentHelp,
@@ -134,6 +139,7 @@ a fresh access token attached: curl's manners, without pasting tokens around.`,
 	root.RunE = func(c *cobra.Command, args []string) error {
 		return c.Help()
 	}
+	addCompletions(f, root)
 	return root
 }
 
@@ -153,8 +159,12 @@ func exactArgs(n int, what string) cobra.PositionalArgs {
 func newProfilesCmd(f *Factory, g *globalOptions) *cobra.Command {
 	var asJSON bool
 	c := &cobra.Command{
-		Use:     "profiles",
-		Short:   "List the configured profiles (same as configure --list)",
+		Use:   "profiles",
+		Short: "List the configured profiles (same as configure --list)",
+		Long: `List the configured profiles; the current one (--profile, $AGCURL_PROFILE or
+the default) is marked with *. Set the default with
+'agcurl configure --profile NAME --set-default'; delete one with
+'agcurl configure --delete NAME'.`,
 		Example: "  agcurl profiles\n  agcurl profiles --json",
 		Args:    exactArgs(0, ""),
 		RunE:    func(c *cobra.Command, args []string) error { return showConfig(f, g, asJSON) },
