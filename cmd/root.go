@@ -73,12 +73,8 @@ func NewRootCmd(f *Factory) *cobra.Command {
 in your browser, keeps the session in the OS keychain, and makes API calls with
 a fresh access token attached: curl's manners, without pasting tokens around.
 
-ENVIRONMENT
-
-` + environmentHelp + `
-EXIT STATUS
-
-` + exitCodesHelp,
+'agcurl help environment' lists the environment variables, and
+'agcurl help exit-codes' the exit codes.`,
 		Example: `  agcurl configure --endpoint https://myapp.authgear.cloud --client-id 4f2a...
   agcurl login
   agcurl whoami

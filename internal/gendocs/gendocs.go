@@ -35,6 +35,16 @@ func Root() *cobra.Command {
 		}
 	}
 	disable(root)
+	// The help topics are not commands, so cobra/doc leaves them out: put
+	// them in agcurl(1) and agcurl.md as sections.
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "environment":
+			root.Long += "\n\nENVIRONMENT\n\n" + c.Long
+		case "exit-codes":
+			root.Long += "\n\nEXIT STATUS\n\n" + c.Long
+		}
+	}
 	return root
 }
 
