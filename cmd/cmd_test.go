@@ -215,7 +215,7 @@ func TestFetchOnATerminal(t *testing.T) {
 		t.Fatalf("want plain pretty JSON, got %q", out)
 	}
 	out = te.mustRun(t, "--color", "always", "fetch", te.srv.APIURL+"/v1/me")
-	if !strings.Contains(out, "\x1b[1;34m\"sub\"\x1b[0m") || !strings.Contains(out, "\x1b[32m\"alice\"\x1b[0m") {
+	if !strings.Contains(out, "\x1b[34;1m\"sub\"\x1b[0;22m") || !strings.Contains(out, "\x1b[32m\"alice\"\x1b[0m") {
 		t.Fatalf("want coloured JSON, got %q", out)
 	}
 	te.f.IO.ColorOut, te.f.IO.ColorErr = false, false

@@ -303,7 +303,7 @@ func fetchRun(ctx context.Context, f *Factory, g *globalOptions, o *fetchOptions
 		out := httpcall.Output{
 			Stdout:       f.IO.Out,
 			StdoutTTY:    f.IO.OutTTY,
-			Color:        f.IO.ColorOut,
+			Colors:       jsonColors(f.IO.ColorOut),
 			Include:      o.Include || o.Head,
 			OutputPath:   output,
 			Fail:         o.Fail,

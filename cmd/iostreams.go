@@ -7,6 +7,8 @@ import (
 
 	"github.com/fatih/color"
 	"github.com/mattn/go-isatty"
+
+	"github.com/agcurl/agcurl/httpcall"
 )
 
 // IOStreams are a command's standard streams and what is known about them.
@@ -68,5 +70,25 @@ func newPalette(on bool) palette {
 		yellow: paint(on, color.FgYellow),
 		bold:   paint(on, color.Bold),
 		dim:    paint(on, color.Faint),
+	}
+}
+
+// jsonColors styles pretty-printed JSON on a colour terminal, or returns
+// nil: keys bold blue, strings green, numbers cyan, true/false/null yellow.
+func jsonColors(on bool) *httpcall.JSONColors {
+	if !on {
+		return nil
+	}
+	style := func(attrs ...color.Attribute) func(string) string {
+		c := color.New(attrs...)
+		c.EnableColor()
+		return func(s string) string { return c.Sprint(s) }
+	}
+	return &httpcall.JSONColors{
+		Key:     style(color.FgBlue, color.Bold),
+		String:  style(color.FgGreen),
+		Number:  style(color.FgCyan),
+		Literal: style(color.FgYellow),
+		Punct:   func(s string) string { return s },
 	}
 }

@@ -55,9 +55,10 @@ const (
 // Output says where and how a response is written, as curl's -i, -o and -f,
 // plus agcurl's --jq and pretty-printing.
 type Output struct {
-	Stdout       io.Writer
-	StdoutTTY    bool
-	Color        bool   // colour pretty-printed JSON
+	Stdout    io.Writer
+	StdoutTTY bool
+	// Colors, when not nil, colours pretty-printed JSON (and --jq output).
+	Colors       *JSONColors
 	Include      bool   // -i: status line and headers before the body
 	OutputPath   string // -o: write here instead of Stdout; "-" is Stdout, even for binary bodies
 	Fail         bool   // -f: on status >= 400 write nothing and return *HTTPError
@@ -119,9 +120,13 @@ func WriteResponse(o Output, resp *http.Response) (st Stats, err error) {
 	cw := &countingWriter{w: w}
 	switch {
 	case o.JQ != nil:
-		err = writeJQ(cw, body, o.JQ, o.StdoutTTY && toStdout && o.Color)
+		colors := o.Colors
+		if !o.StdoutTTY || !toStdout {
+			colors = nil
+		}
+		err = writeJQ(cw, body, o.JQ, colors)
 	case toStdout && (o.Style == StylePretty || o.Style == StyleAuto && o.StdoutTTY) && isJSON(resp.Header.Get("Content-Type")):
-		err = writePretty(cw, body, o.Color)
+		err = writePretty(cw, body, o.Colors)
 	case toStdout && o.StdoutTTY && o.OutputPath != "-" && o.Style != StyleRaw:
 		err = writeUnlessBinary(cw, body)
 	default:
@@ -269,7 +274,7 @@ func readCapped(r io.Reader) ([]byte, bool, error) {
 	return b, len(b) <= maxBuffered, nil
 }
 
-func writePretty(w io.Writer, r io.Reader, color bool) error {
+func writePretty(w io.Writer, r io.Reader, colors *JSONColors) error {
 	b, ok, err := readCapped(r)
 	if err != nil {
 		return err
@@ -290,8 +295,8 @@ func writePretty(w io.Writer, r io.Reader, color bool) error {
 		out.WriteByte('\n')
 	}
 	pretty := out.Bytes()
-	if color {
-		pretty = colorJSON(pretty)
+	if colors != nil {
+		pretty = colors.paint(pretty)
 	}
 	_, err = w.Write(pretty)
 	return err
@@ -319,7 +324,7 @@ func CompileJQ(expr string) (*gojq.Code, error) {
 
 // writeJQ runs code on the JSON body and writes each result: strings as
 // they are (like jq -r), other values as indented JSON.
-func writeJQ(w io.Writer, r io.Reader, code *gojq.Code, color bool) error {
+func writeJQ(w io.Writer, r io.Reader, code *gojq.Code, colors *JSONColors) error {
 	b, ok, err := readCapped(r)
 	if err != nil {
 		return err
@@ -354,8 +359,8 @@ func writeJQ(w io.Writer, r io.Reader, code *gojq.Code, color bool) error {
 			if err != nil {
 				return &JQError{err}
 			}
-			if color {
-				out = colorJSON(out)
+			if colors != nil {
+				out = colors.paint(out)
 			}
 		}
 		if _, err := w.Write(append(out, '\n')); err != nil {
@@ -364,22 +369,19 @@ func writeJQ(w io.Writer, r io.Reader, code *gojq.Code, color bool) error {
 	}
 }
 
-// colorJSON colours indented JSON: keys blue, strings green, numbers cyan,
-// true/false/null yellow.
-func colorJSON(b []byte) []byte {
-	const (
-		reset  = "\x1b[0m"
-		key    = "\x1b[1;34m"
-		str    = "\x1b[32m"
-		num    = "\x1b[36m"
-		lit    = "\x1b[33m"
-		punctC = "\x1b[1;39m"
-	)
+// JSONColors style the parts of JSON; the caller supplies them (agcurl
+// uses fatih/color), so that this package stays free of terminal concerns.
+type JSONColors struct {
+	Key, String, Number, Literal, Punct func(string) string
+}
+
+// paint colours indented JSON token by token.
+func (c *JSONColors) paint(b []byte) []byte {
 	var out bytes.Buffer
 	for i := 0; i < len(b); {
-		c := b[i]
+		ch := b[i]
 		switch {
-		case c == '"':
+		case ch == '"':
 			j := i + 1
 			for j < len(b) && b[j] != '"' {
 				if b[j] == '\\' {
@@ -387,45 +389,36 @@ func colorJSON(b []byte) []byte {
 				}
 				j++
 			}
-			j++
-			j = min(j, len(b))
+			j = min(j+1, len(b))
 			k := j
 			for k < len(b) && (b[k] == ' ' || b[k] == '\n') {
 				k++
 			}
-			colour := str
+			style := c.String
 			if k < len(b) && b[k] == ':' {
-				colour = key
+				style = c.Key
 			}
-			out.WriteString(colour)
-			out.Write(b[i:j])
-			out.WriteString(reset)
+			out.WriteString(style(string(b[i:j])))
 			i = j
-		case c == '-' || (c >= '0' && c <= '9'):
+		case ch == '-' || (ch >= '0' && ch <= '9'):
 			j := i
 			for j < len(b) && strings.IndexByte("+-0123456789.eE", b[j]) >= 0 {
 				j++
 			}
-			out.WriteString(num)
-			out.Write(b[i:j])
-			out.WriteString(reset)
+			out.WriteString(c.Number(string(b[i:j])))
 			i = j
-		case c == 't' || c == 'f' || c == 'n':
+		case ch == 't' || ch == 'f' || ch == 'n':
 			j := i
 			for j < len(b) && b[j] >= 'a' && b[j] <= 'z' {
 				j++
 			}
-			out.WriteString(lit)
-			out.Write(b[i:j])
-			out.WriteString(reset)
+			out.WriteString(c.Literal(string(b[i:j])))
 			i = j
-		case strings.IndexByte("{}[],:", c) >= 0:
-			out.WriteString(punctC)
-			out.WriteByte(c)
-			out.WriteString(reset)
+		case strings.IndexByte("{}[],:", ch) >= 0:
+			out.WriteString(c.Punct(string(ch)))
 			i++
 		default:
-			out.WriteByte(c)
+			out.WriteByte(ch)
 			i++
 		}
 	}
