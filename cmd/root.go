@@ -24,7 +24,15 @@ func Main() int {
 
 // Run runs one agcurl command line with f and returns the exit code. It is
 // the only place that prints errors.
-func Run(ctx context.Context, f *Factory, args []string) int {
+func Run(ctx context.Context, f *Factory, args []string) (code int) {
+	defer func() {
+		// A bug must not print a Go stack trace (which could hold request
+		// data); say so in one line instead.
+		if r := recover(); r != nil {
+			fmt.Fprintf(f.IO.ErrOut, "agcurl: internal error: %v; please report it\n", r)
+			code = ExitError
+		}
+	}()
 	root := NewRootCmd(f)
 	root.SetArgs(args)
 	root.SetIn(f.IO.In)
@@ -34,7 +42,7 @@ func Run(ctx context.Context, f *Factory, args []string) int {
 	if err == nil {
 		return ExitOK
 	}
-	code := exitCode(err)
+	code = exitCode(err)
 	var silent *SilentError
 	if !errors.As(err, &silent) {
 		msg := err.Error()
