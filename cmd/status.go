@@ -70,8 +70,12 @@ Exits with 4 when the current profile is not signed in.`,
 			} else {
 				printStatus(f, rows, now)
 			}
-			if p.profile == nil {
-				return &SilentError{Code: ExitLoginRequired}
+			for _, env := range []string{"AGCURL_ACCESS_TOKEN", "AGCURL_REFRESH_TOKEN"} {
+				if f.Getenv(env) != "" {
+					fmt.Fprintf(f.IO.ErrOut, "Note: %s is set; commands use it instead of the stored session.\n", env)
+					currentIn = true
+					break
+				}
 			}
 			if !currentIn {
 				return &SilentError{Code: ExitLoginRequired}
