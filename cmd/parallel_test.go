@@ -146,13 +146,10 @@ func TestKilledRefreshLeavesNoLock(t *testing.T) {
 	}
 	_ = a.Wait()
 
-	start := time.Now()
+	// Were the lock still held, this would fail after the 2-minute lock wait.
 	out := runAgcurl(t, env, "fetch", "-sS", srv.APIURL+"/v1/me")
 	if !strings.Contains(out, `"sub":"alice"`) {
 		t.Fatalf("fetch after the kill: %q", out)
-	}
-	if waited := time.Since(start); waited > 15*time.Second {
-		t.Fatalf("the next process waited %v for a dead process's lock", waited)
 	}
 	if got := srv.Count("grant:refresh_token"); got != 2 {
 		t.Fatalf("refreshes = %d, want 2 (the killed one, then one more)", got)
