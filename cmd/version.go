@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"sync"
 
 	"github.com/spf13/cobra"
 )
@@ -23,7 +24,9 @@ type buildInfo struct {
 // currentBuild returns the ldflags values, falling back to what the Go
 // toolchain recorded (a `go install ...@v1.2.3` build knows its module
 // version and, from a checkout, its VCS revision and time).
-func currentBuild() buildInfo {
+var currentBuild = sync.OnceValue(readBuild)
+
+func readBuild() buildInfo {
 	b := buildInfo{Version: version, Commit: commit, Date: date, GoVersion: runtime.Version(),
 		Platform: runtime.GOOS + "/" + runtime.GOARCH}
 	if info, ok := debug.ReadBuildInfo(); ok {
