@@ -35,9 +35,6 @@ func Run(ctx context.Context, f *Factory, args []string) (code int) {
 	}()
 	root := NewRootCmd(f)
 	root.SetArgs(args)
-	root.SetIn(f.IO.In)
-	root.SetOut(f.IO.Out)
-	root.SetErr(f.IO.ErrOut)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
@@ -93,6 +90,10 @@ a fresh access token attached: curl's manners, without pasting tokens around.
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
+	// Before the completion command is made: it keeps the writer it sees.
+	root.SetIn(f.IO.In)
+	root.SetOut(f.IO.Out)
+	root.SetErr(f.IO.ErrOut)
 	root.SetVersionTemplate(currentBuild().String())
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		if c.Name() == "fetch" && strings.Contains(err.Error(), "unknown") {
