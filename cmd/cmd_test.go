@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -317,5 +318,43 @@ func TestNoBrowserWaitsForTheRedirect(t *testing.T) {
 	}
 	if strings.Contains(errOut.String(), "paste") {
 		t.Fatal("without a terminal there is nothing to paste into")
+	}
+}
+
+func TestCompletion(t *testing.T) {
+	te := newTestEnv(t, testop.Options{})
+	te.mustRun(t, "configure", "--endpoint", te.srv.Issuer, "--client-id", testop.CLIClientID)
+	te.mustRun(t, "configure", "--profile", "staging", "--endpoint", te.srv.Issuer, "--client-id", testop.CLIClientID)
+	for args, want := range map[string][]string{
+		"__complete fetch --profile st":  {"staging"},
+		"__complete whoami --profile ":   {"default", "staging"},
+		"__complete configure --delete ": {"default", "staging"},
+		"__complete --color ":            {"auto", "always", "never"},
+		"__complete fetch -X P":          {"POST", "PUT", "PATCH"},
+		"__complete login --prompt ":     {"login", "none", "consent", "select_account"},
+	} {
+		words := strings.Split(args, " ")
+		out := te.mustRun(t, words...)
+		for _, w := range want {
+			if !strings.Contains(out, w+"\n") {
+				t.Errorf("%s: %q lacks %s", args, out, w)
+			}
+		}
+	}
+	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
+		if out := te.mustRun(t, "completion", shell); !strings.Contains(out, "agcurl") {
+			t.Errorf("completion %s printed nothing useful", shell)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	te := newTestEnv(t, testop.Options{})
+	out := te.mustRun(t, "version")
+	if !strings.HasPrefix(out, "agcurl version ") || !strings.Contains(out, runtime.Version()) {
+		t.Fatalf("version: %q", out)
+	}
+	if again := te.mustRun(t, "--version"); again != out {
+		t.Fatalf("--version %q differs from version %q", again, out)
 	}
 }
