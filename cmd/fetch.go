@@ -189,6 +189,12 @@ func fetchRun(ctx context.Context, f *Factory, g *globalOptions, o *fetchOptions
 	if err := o.validate(fl); err != nil {
 		return err
 	}
+	for _, h := range o.Headers {
+		// -H 'Authorization:' removes the header, as curl does: no token.
+		if name, value, ok := strings.Cut(h, ":"); ok && strings.EqualFold(strings.TrimSpace(name), "Authorization") && strings.TrimSpace(value) == "" {
+			o.NoAuth = true
+		}
+	}
 	var jq *gojq.Code
 	if o.JQ != "" {
 		var err error
