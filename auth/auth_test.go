@@ -3,8 +3,9 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
-	"os"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -157,11 +158,11 @@ func TestLoginStateMismatchIgnoredThenTimeout(t *testing.T) {
 
 func redirectFrom(t *testing.T, authURL string) string {
 	t.Helper()
-	i := strings.Index(authURL, "redirect_uri=")
-	v := authURL[i+len("redirect_uri="):]
-	v, _, _ = strings.Cut(v, "&")
-	v = strings.NewReplacer("%3A", ":", "%2F", "/").Replace(v)
-	return v
+	u, err := url.Parse(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query().Get("redirect_uri")
 }
 
 func TestLoginAuthURLParams(t *testing.T) {
@@ -191,7 +192,7 @@ func TestLoginAuthURLParams(t *testing.T) {
 func TestLoginPortBusy(t *testing.T) {
 	srv := startOP(t, testop.Options{})
 	info := discover(t, srv)
-	ln, err := (&net0{}).listen()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,5 +347,3 @@ func TestRevoke(t *testing.T) {
 		t.Fatalf("want unauthorized after revoke, got %v", err)
 	}
 }
-
-func TestMain(m *testing.M) { os.Exit(m.Run()) }
