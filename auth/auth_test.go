@@ -20,8 +20,8 @@ import (
 
 type dirLocker string
 
-func (d dirLocker) Lock(ctx context.Context, name string) (func(), error) {
-	return keychain.Lock(ctx, string(d), name)
+func (d dirLocker) LockSession(ctx context.Context, profile string) (func(), error) {
+	return keychain.LockSession(ctx, string(d), profile)
 }
 
 func startOP(t *testing.T, opts testop.Options) *testop.Server {
@@ -110,7 +110,7 @@ func TestLoginVerifiesAndReturnsSession(t *testing.T) {
 	if got := s.Expiry.Sub(s.ObtainedAt); got < 1790*time.Second || got > 1800*time.Second {
 		t.Fatalf("expiry %v after obtained, want ~1800s", got)
 	}
-	claims, err := auth.UserInfo(context.Background(), nil, info.UserinfoEndpoint, s.AccessToken)
+	claims, err := auth.UserInfo(context.Background(), nil, info.UserinfoEndpoint, s.AccessToken, s.Subject)
 	if err != nil || !strings.Contains(string(claims), `"sub":"alice"`) {
 		t.Fatalf("userinfo: %s %v", claims, err)
 	}
@@ -232,8 +232,14 @@ func TestRefresherFastPathAndRefresh(t *testing.T) {
 		t.Fatalf("fast path refreshed %d times", n)
 	}
 
-	// Past 90% of its lifetime: refresh, and save the rotated token.
-	r.Now = func() time.Time { return s.ObtainedAt.Add(1621 * time.Second) }
+	// Past 90% of its lifetime: refresh, and save the rotated token. (The
+	// session is aged rather than the clock moved: the provider's fresh
+	// ID token must verify against the real time.)
+	aged := *s
+	aged.ObtainedAt, aged.Expiry = s.ObtainedAt.Add(-1621*time.Second), s.Expiry.Add(-1621*time.Second)
+	if err := store.Save("default", &aged); err != nil {
+		t.Fatal(err)
+	}
 	got, err = r.Token(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -250,7 +256,6 @@ func TestRefresherFastPathAndRefresh(t *testing.T) {
 	}
 
 	// ForceRefresh with a token someone else already replaced: no refresh.
-	r.Now = nil
 	if _, err := r.ForceRefresh(context.Background(), s.AccessToken); err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +348,7 @@ func TestRevoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The whole grant is gone: the access token too.
-	if _, err := auth.UserInfo(context.Background(), nil, info.UserinfoEndpoint, s.AccessToken); !errors.Is(err, auth.ErrUnauthorized) {
+	if _, err := auth.UserInfo(context.Background(), nil, info.UserinfoEndpoint, s.AccessToken, s.Subject); !errors.Is(err, auth.ErrUnauthorized) {
 		t.Fatalf("want unauthorized after revoke, got %v", err)
 	}
 }

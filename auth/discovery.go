@@ -35,6 +35,9 @@ func NormalizeEndpoint(endpoint string) (string, error) {
 	return strings.TrimSuffix(u.String(), "/"), nil
 }
 
+// ProviderInfo is what agcurl keeps of a provider's discovery document.
+type ProviderInfo = keychain.ProviderInfo
+
 // IsLoopbackHost reports whether host (without port) is localhost or a
 // loopback IP address.
 func IsLoopbackHost(host string) bool {
@@ -48,13 +51,15 @@ func IsLoopbackHost(host string) bool {
 // Discover fetches endpoint's OpenID discovery document with client and
 // returns what agcurl keeps of it. The issuer must equal endpoint exactly.
 // Errors are one line and name the URL.
-func Discover(ctx context.Context, client *http.Client, endpoint string) (*keychain.ProviderInfo, error) {
+func Discover(ctx context.Context, client *http.Client, endpoint string) (*ProviderInfo, error) {
 	wellKnown := endpoint + "/.well-known/openid-configuration"
-	p, err := oidc.NewProvider(oidc.ClientContext(ctx, client), endpoint)
+	p, err := oidc.NewProvider(oidc.ClientContext(ctx, httpClient(client)), endpoint)
 	if err != nil {
 		var mismatch *oidc.IssuerMismatchError
 		var uerr *url.Error
 		switch {
+		case tooLarge(err):
+			return nil, fmt.Errorf("discovery at %s failed: %w", wellKnown, ErrResponseTooLarge)
 		case errors.As(err, &mismatch):
 			return nil, fmt.Errorf("issuer mismatch: the endpoint is %q but its discovery document names issuer %q; use the issuer as --endpoint",
 				mismatch.Provided, mismatch.Discovered)
@@ -66,29 +71,45 @@ func Discover(ctx context.Context, client *http.Client, endpoint string) (*keych
 			return nil, fmt.Errorf("discovery at %s failed: %s", wellKnown, firstLine(err.Error(), 120))
 		}
 	}
-	var info keychain.ProviderInfo
+	var info ProviderInfo
 	if err := p.Claims(&info); err != nil {
 		return nil, fmt.Errorf("%s did not return a JSON discovery document: %v", wellKnown, err)
 	}
-	if info.AuthorizationEndpoint == "" || info.TokenEndpoint == "" || info.JWKSURI == "" {
-		return nil, fmt.Errorf("discovery document at %s lacks authorization_endpoint, token_endpoint or jwks_uri", wellKnown)
+	if err := CheckProvider(&info, endpoint); err != nil {
+		return nil, fmt.Errorf("discovery document at %s: %w", wellKnown, err)
 	}
-	for _, u := range []string{info.AuthorizationEndpoint, info.TokenEndpoint, info.JWKSURI, info.UserinfoEndpoint, info.RevocationEndpoint} {
+	return &info, nil
+}
+
+// CheckProvider checks what discovery said of a provider, as found by
+// Discover or as cached in the configuration file (which anyone who can
+// write it may have edited): the issuer is endpoint, the required endpoints
+// are there, and every URL a token or code is sent to is https (or http on
+// loopback). Commands run it on the cached copy before any use.
+func CheckProvider(info *ProviderInfo, endpoint string) error {
+	if info.Issuer != endpoint {
+		return fmt.Errorf("the issuer %q is not the endpoint %q", info.Issuer, endpoint)
+	}
+	if info.AuthorizationEndpoint == "" || info.TokenEndpoint == "" || info.JWKSURI == "" {
+		return errors.New("it lacks authorization_endpoint, token_endpoint or jwks_uri")
+	}
+	for _, u := range []string{info.AuthorizationEndpoint, info.TokenEndpoint, info.JWKSURI, info.UserinfoEndpoint,
+		info.RevocationEndpoint, info.DeviceAuthorizationEndpoint, info.EndSessionEndpoint} {
 		if u == "" {
 			continue
 		}
 		if err := checkSecureURL(u); err != nil {
-			return nil, fmt.Errorf("discovery document at %s: %w", wellKnown, err)
+			return err
 		}
 	}
-	return &info, nil
+	return nil
 }
 
 // checkSecureURL refuses a provider URL to which tokens must not be sent:
 // anything but https, or http on loopback.
 func checkSecureURL(raw string) error {
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
+	if err != nil || u.Host == "" || u.User != nil {
 		return fmt.Errorf("invalid URL %q", raw)
 	}
 	if u.Scheme == "https" || (u.Scheme == "http" && IsLoopbackHost(u.Hostname())) {

@@ -10,28 +10,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/agcurl/agcurl/keychain"
 )
-
-// verifyIDToken checks an ID token's signature, issuer, audience and
-// expiry, and returns its subject. Tokens from a refresh or the device
-// grant carry no nonce of ours to check.
-func verifyIDToken(ctx context.Context, p *keychain.ProviderInfo, clientID, raw string, client *http.Client, now func() time.Time) (string, error) {
-	if now == nil {
-		now = time.Now
-	}
-	v := oidc.NewVerifier(p.Issuer, oidc.NewRemoteKeySet(oidc.ClientContext(ctx, httpClient(client)), p.JWKSURI),
-		&oidc.Config{ClientID: clientID, Now: now})
-	idt, err := v.Verify(oidc.ClientContext(ctx, httpClient(client)), raw)
-	if err != nil {
-		return "", fmt.Errorf("the ID token failed verification: %w", err)
-	}
-	return idt.Subject, nil
-}
 
 // RefreshTokenLogin makes a session from a refresh token obtained
 // elsewhere: it refreshes once, to prove the token works and to get an
@@ -51,13 +34,17 @@ func RefreshTokenLogin(ctx context.Context, p *keychain.ProviderInfo, clientID, 
 		}
 		return nil, tokenEndpointError("refresh with the given token", err)
 	}
+	if err := checkTokenResponse(tok); err != nil {
+		return nil, err
+	}
 	s := sessionFromToken(tok, obtained, nil)
 	s.Issuer, s.ClientID = p.Issuer, clientID
 	if raw, _ := tok.Extra("id_token").(string); raw != "" {
-		if s.Subject, err = verifyIDToken(ctx, p, clientID, raw, client, now); err != nil {
+		idt, err := verifyIDToken(ctx, p, clientID, raw, client, now, idTokenCheck{})
+		if err != nil {
 			return nil, err
 		}
-		s.IDToken = raw
+		s.Subject, s.IDToken = idt.Subject, raw
 	}
 	return s, nil
 }
@@ -103,9 +90,12 @@ func ClientCredentials(ctx context.Context, o ClientCredentialsOptions) (*keycha
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && (re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client") {
-			return nil, &LoginRequiredError{Reason: "the provider refused the client credentials: " + (&ProviderError{Code: re.ErrorCode, Description: re.ErrorDescription}).Error()}
+			return nil, &ClientCredentialsError{Err: &ProviderError{Code: re.ErrorCode, Description: re.ErrorDescription}}
 		}
 		return nil, tokenEndpointError("client credentials", err)
+	}
+	if err := checkTokenResponse(tok); err != nil {
+		return nil, err
 	}
 	s := sessionFromToken(tok, obtained, o.Scopes)
 	s.Issuer, s.ClientID = o.Provider.Issuer, o.ClientID
@@ -115,6 +105,16 @@ func ClientCredentials(ctx context.Context, o ClientCredentialsOptions) (*keycha
 	s.RefreshToken = ""
 	return s, nil
 }
+
+// ClientCredentialsError reports that the provider refused a machine
+// client's id or secret (invalid_client, unauthorized_client).
+type ClientCredentialsError struct{ Err error }
+
+func (e *ClientCredentialsError) Error() string {
+	return "the provider refused the client credentials: " + e.Err.Error()
+}
+
+func (e *ClientCredentialsError) Unwrap() error { return e.Err }
 
 // ErrNoDeviceGrant is returned by DeviceLogin when the provider's discovery
 // document has no device_authorization_endpoint.
@@ -183,13 +183,17 @@ func DeviceLogin(ctx context.Context, o DeviceOptions) (*keychain.Session, error
 		}
 		return nil, tokenEndpointError("device login", err)
 	}
+	if err := checkTokenResponse(tok); err != nil {
+		return nil, err
+	}
 	s := sessionFromToken(tok, now(), cfg.Scopes)
 	s.Issuer, s.ClientID = o.Provider.Issuer, o.ClientID
 	if raw, _ := tok.Extra("id_token").(string); raw != "" {
-		if s.Subject, err = verifyIDToken(ctx, o.Provider, o.ClientID, raw, o.HTTPClient, now); err != nil {
+		idt, err := verifyIDToken(ctx, o.Provider, o.ClientID, raw, o.HTTPClient, now, idTokenCheck{})
+		if err != nil {
 			return nil, err
 		}
-		s.IDToken = raw
+		s.Subject, s.IDToken = idt.Subject, raw
 	}
 	return s, nil
 }

@@ -18,7 +18,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
 	"github.com/agcurl/agcurl/keychain"
@@ -72,6 +71,11 @@ type LoginOptions struct {
 	Paste         io.Reader
 	PasteRejected func(reason string)
 
+	// Finish, when not nil, is called with the verified session before the
+	// browser is told the outcome (to save it): the page says "signed in"
+	// only when Finish succeeded, and shows the failure otherwise.
+	Finish func(*keychain.Session) error
+
 	Timeout    time.Duration // DefaultLoginTimeout when zero
 	HTTPClient *http.Client
 	Now        func() time.Time
@@ -108,6 +112,36 @@ func (e *PortBusyError) Error() string {
 type callbackResult struct {
 	code string
 	err  error
+	// outcome, for a redirect from the browser, receives the login's
+	// result so that the page can say whether it worked; nil for a pasted
+	// URL.
+	outcome chan<- error
+}
+
+// IssuerMismatchError reports an authorization response whose iss
+// parameter (RFC 9207) is missing or names another issuer: it may come
+// from a mix-up attack, and its code is not used.
+type IssuerMismatchError struct {
+	Want, Got string
+}
+
+func (e *IssuerMismatchError) Error() string {
+	if e.Got == "" {
+		return fmt.Sprintf("the authorization response has no iss parameter, which the provider %s promises (RFC 9207); refusing it", e.Want)
+	}
+	return fmt.Sprintf("the authorization response comes from issuer %q, not %q (RFC 9207); refusing it", e.Got, e.Want)
+}
+
+// checkResponseIssuer applies RFC 9207 to the query of an authorization
+// response: when the provider advertises
+// authorization_response_iss_parameter_supported, iss must be there; when
+// iss is there, it must equal the issuer.
+func checkResponseIssuer(p *keychain.ProviderInfo, q url.Values) error {
+	got, present := q.Get("iss"), q.Has("iss")
+	if (present || p.AuthorizationResponseIssParameterSupported) && got != p.Issuer {
+		return &IssuerMismatchError{Want: p.Issuer, Got: got}
+	}
+	return nil
 }
 
 // Login runs the authorization code flow with PKCE (S256), state and nonce
@@ -190,7 +224,7 @@ func Login(ctx context.Context, opts LoginOptions) (*keychain.Session, error) {
 	results := make(chan callbackResult, 1)
 	var once sync.Once
 	srv := &http.Server{
-		Handler:           callbackHandler(ru.Path, state, results, &once),
+		Handler:           callbackHandler(ru.Path, state, opts.Provider, results, &once),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go func() { _ = srv.Serve(ln) }()
@@ -201,7 +235,7 @@ func Login(ctx context.Context, opts LoginOptions) (*keychain.Session, error) {
 	}()
 
 	if opts.Paste != nil {
-		go readPasted(opts.Paste, state, results, &once, opts.PasteRejected)
+		go readPasted(opts.Paste, state, opts.Provider, results, &once, opts.PasteRejected)
 	}
 
 	var browserErr error
@@ -226,33 +260,42 @@ func Login(ctx context.Context, opts LoginOptions) (*keychain.Session, error) {
 		return nil, ErrLoginTimeout
 	case res = <-results:
 	}
+	s, err := finishLogin(ctx, opts, cfg, res, verifier, nonce, now)
+	if res.outcome != nil {
+		res.outcome <- err
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// finishLogin exchanges the code, verifies the answer and the ID token,
+// and runs opts.Finish.
+func finishLogin(ctx context.Context, opts LoginOptions, cfg *oauth2.Config, res callbackResult, verifier, nonce string, now func() time.Time) (*keychain.Session, error) {
 	if res.err != nil {
 		return nil, res.err
 	}
-
 	hctx := httpContext(ctx, opts.HTTPClient)
 	obtained := now()
 	tok, err := cfg.Exchange(hctx, res.code, oauth2.VerifierOption(verifier))
 	if err != nil {
 		return nil, tokenEndpointError("code exchange", err)
 	}
+	if err := checkTokenResponse(tok); err != nil {
+		return nil, err
+	}
 	rawID, _ := tok.Extra("id_token").(string)
 	if rawID == "" {
 		return nil, errors.New("the provider returned no ID token; is the openid scope requested?")
 	}
-	verifier2 := oidc.NewVerifier(opts.Provider.Issuer,
-		oidc.NewRemoteKeySet(oidc.ClientContext(ctx, httpClient(opts.HTTPClient)), opts.Provider.JWKSURI),
-		&oidc.Config{ClientID: opts.ClientID, Now: now})
-	idt, err := verifier2.Verify(hctx, rawID)
+	idt, err := verifyIDToken(ctx, opts.Provider, opts.ClientID, rawID, opts.HTTPClient, now, idTokenCheck{nonce: nonce})
 	if err != nil {
-		return nil, fmt.Errorf("the ID token failed verification: %w", err)
-	}
-	if idt.Nonce != nonce {
-		return nil, errors.New("the ID token failed verification: nonce mismatch")
+		return nil, err
 	}
 	if idt.AccessTokenHash != "" {
 		if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
-			return nil, fmt.Errorf("the ID token failed verification: %w", err)
+			return nil, &IDTokenError{Reason: firstLine(err.Error(), 200)}
 		}
 	}
 	s := sessionFromToken(tok, obtained, cfg.Scopes)
@@ -260,6 +303,11 @@ func Login(ctx context.Context, opts LoginOptions) (*keychain.Session, error) {
 	s.ClientID = opts.ClientID
 	s.Subject = idt.Subject
 	s.IDToken = rawID
+	if opts.Finish != nil {
+		if err := opts.Finish(s); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -277,24 +325,6 @@ func ParseLoopbackRedirect(raw string) (*url.URL, error) {
 		u.Path = "/"
 	}
 	return u, nil
-}
-
-func sessionFromToken(tok *oauth2.Token, obtained time.Time, requested []string) *keychain.Session {
-	s := &keychain.Session{
-		AccessToken:  tok.AccessToken,
-		RefreshToken: tok.RefreshToken,
-		TokenType:    tok.TokenType,
-		ObtainedAt:   obtained,
-	}
-	if tok.ExpiresIn > 0 {
-		s.Expiry = obtained.Add(time.Duration(tok.ExpiresIn) * time.Second)
-	}
-	if sc, _ := tok.Extra("scope").(string); sc != "" {
-		s.Scopes = strings.Fields(sc)
-	} else {
-		s.Scopes = requested
-	}
-	return s
 }
 
 func randomString() string {
@@ -317,7 +347,11 @@ func writePage(w http.ResponseWriter, status int, title, text string) {
 	_ = pageTmpl.Execute(w, struct{ Title, Text string }{title, text})
 }
 
-func callbackHandler(path, state string, results chan<- callbackResult, once *sync.Once) http.Handler {
+// pageWait bounds how long the callback page waits for the login to be
+// verified and saved before it answers the browser.
+const pageWait = 2 * time.Minute
+
+func callbackHandler(path, state string, p *keychain.ProviderInfo, results chan<- callbackResult, once *sync.Once) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != path {
 			http.NotFound(w, r)
@@ -329,31 +363,47 @@ func callbackHandler(path, state string, results chan<- callbackResult, once *sy
 				"This response does not belong to the login agcurl started (state mismatch). Return to the terminal.")
 			return
 		}
+		outcome := make(chan error, 1)
 		handled := false
 		once.Do(func() {
 			handled = true
-			if code := q.Get("error"); code != "" {
-				results <- callbackResult{err: &ProviderError{Code: code, Description: q.Get("error_description")}}
-				writePage(w, http.StatusOK, "Login failed", "The provider said: "+firstNonEmpty(q.Get("error_description"), code)+". You can close this tab.")
-				return
+			res := callbackResult{outcome: outcome}
+			switch {
+			case checkResponseIssuer(p, q) != nil:
+				res.err = checkResponseIssuer(p, q)
+			case q.Get("error") != "":
+				res.err = &ProviderError{Code: q.Get("error"), Description: q.Get("error_description")}
+			case q.Get("code") == "":
+				res.err = errors.New("the provider redirected back without a code")
+			default:
+				res.code = q.Get("code")
 			}
-			if q.Get("code") == "" {
-				results <- callbackResult{err: errors.New("the provider redirected back without a code")}
-				writePage(w, http.StatusBadRequest, "Login failed", "No authorization code was received. Return to the terminal.")
-				return
-			}
-			results <- callbackResult{code: q.Get("code")}
-			writePage(w, http.StatusOK, "Signed in", "agcurl is signed in. You can close this tab and return to the terminal.")
+			results <- res
 		})
 		if !handled {
 			writePage(w, http.StatusConflict, "Already handled", "This login was already completed. Return to the terminal.")
+			return
 		}
+		// Say "signed in" only once the session is verified and saved.
+		var err error
+		select {
+		case err = <-outcome:
+		case <-r.Context().Done():
+			return
+		case <-time.After(pageWait):
+			err = errors.New("agcurl did not finish in time")
+		}
+		if err != nil {
+			writePage(w, http.StatusBadRequest, "Login failed", "agcurl could not sign in: "+firstLine(err.Error(), 300)+". Return to the terminal.")
+			return
+		}
+		writePage(w, http.StatusOK, "Signed in", "agcurl is signed in. You can close this tab and return to the terminal.")
 	})
 }
 
 // readPasted reads lines until one completes the login: a redirect URL
 // with the right state (carrying a code or an error), or a bare code.
-func readPasted(r io.Reader, state string, results chan<- callbackResult, once *sync.Once, rejected func(string)) {
+func readPasted(r io.Reader, state string, p *keychain.ProviderInfo, results chan<- callbackResult, once *sync.Once, rejected func(string)) {
 	if rejected == nil {
 		rejected = func(string) {}
 	}
@@ -378,6 +428,8 @@ func readPasted(r io.Reader, state string, results chan<- callbackResult, once *
 			case q.Get("state") != state:
 				rejected("that URL does not belong to this login (state mismatch)")
 				continue
+			case checkResponseIssuer(p, q) != nil:
+				res.err = checkResponseIssuer(p, q)
 			case q.Get("error") != "":
 				res.err = &ProviderError{Code: q.Get("error"), Description: q.Get("error_description")}
 			case q.Get("code") == "":
@@ -386,26 +438,15 @@ func readPasted(r io.Reader, state string, results chan<- callbackResult, once *
 			default:
 				res.code = q.Get("code")
 			}
+		} else if p.AuthorizationResponseIssParameterSupported {
+			rejected("this provider sends its issuer with the code (RFC 9207), so paste the whole address, not just the code")
+			continue
 		} else {
 			res.code = line
 		}
 		once.Do(func() { results <- res })
 		return
 	}
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-func httpClient(c *http.Client) *http.Client {
-	if c == nil {
-		return http.DefaultClient
-	}
-	return c
 }
 
 func httpContext(ctx context.Context, c *http.Client) context.Context {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -17,12 +19,24 @@ import (
 var ErrLoginRequired = errors.New("login required")
 
 // LoginRequiredError says why a login is needed and for which profile.
+// When the session came from an environment variable (EnvVar, e.g.
+// AGCURL_REFRESH_TOKEN), logging in does not help: the message says to
+// replace that variable's secret instead.
 type LoginRequiredError struct {
 	Profile string
 	Reason  string
+	EnvVar  string
+	// Remedy, when set, replaces the usual "run `agcurl login`".
+	Remedy string
 }
 
 func (e *LoginRequiredError) Error() string {
+	if e.EnvVar != "" {
+		return fmt.Sprintf("%s; the secret in %s no longer works: replace it (see docs/ci.md)", e.Reason, e.EnvVar)
+	}
+	if e.Remedy != "" {
+		return e.Reason + "; " + e.Remedy
+	}
 	cmd := "agcurl login"
 	if e.Profile != "" && e.Profile != "default" {
 		cmd += " --profile " + e.Profile
@@ -32,6 +46,24 @@ func (e *LoginRequiredError) Error() string {
 
 func (e *LoginRequiredError) Unwrap() error { return ErrLoginRequired }
 
+// TemporaryError reports a refresh that failed for a reason that may pass
+// (network, 5xx, 429, an unusable answer): the session was kept, and the
+// same command can be run again, after RetryAfter when the provider said.
+type TemporaryError struct {
+	Err        error
+	RetryAfter time.Duration
+}
+
+func (e *TemporaryError) Error() string {
+	when := "try again later"
+	if e.RetryAfter > 0 {
+		when = fmt.Sprintf("try again in %s", e.RetryAfter.Round(time.Second))
+	}
+	return fmt.Sprintf("%v; the session was kept: %s", e.Err, when)
+}
+
+func (e *TemporaryError) Unwrap() error { return e.Err }
+
 // SessionStore is where the Refresher reads and writes the session.
 type SessionStore interface {
 	Load(profile string) (*keychain.Session, error)
@@ -39,9 +71,10 @@ type SessionStore interface {
 	Delete(profile string) error
 }
 
-// Locker serializes refreshes of one profile across processes.
+// Locker serializes the changes to one profile's session across
+// processes: refreshes, logins and logouts all take the same lock.
 type Locker interface {
-	Lock(ctx context.Context, name string) (unlock func(), err error)
+	LockSession(ctx context.Context, profile string) (unlock func(), err error)
 }
 
 // RefreshFraction is the share of an access token's lifetime after which it
@@ -65,7 +98,18 @@ type Refresher struct {
 	// Rotated, when set, is called after a refresh that replaced the
 	// refresh token.
 	Rotated func()
+	// EnvVar names the environment variable the session's refresh token
+	// came from, if any, for the messages when the provider rejects it.
+	EnvVar string
+	// MaxRetryWait bounds how long a refresh waits when the token endpoint
+	// answers 429 or 503 with Retry-After (and never past ctx's deadline);
+	// DefaultMaxRetryWait when zero. A longer Retry-After is not waited
+	// for: the error says when to try again.
+	MaxRetryWait time.Duration
 }
+
+// DefaultMaxRetryWait is Refresher.MaxRetryWait's default.
+const DefaultMaxRetryWait = 5 * time.Second
 
 func (r *Refresher) now() time.Time {
 	if r.Now == nil {
@@ -82,8 +126,9 @@ func Fresh(s *keychain.Session, now time.Time) bool {
 		return false
 	}
 	if s.Expiry.IsZero() {
-		// Unknown expiry: the SDKs refresh when they can.
-		return s.RefreshToken == ""
+		// Unknown expiry: the SDKs refresh when they can; a machine client
+		// can always mint a new token.
+		return s.RefreshToken == "" && s.GrantType != keychain.GrantClientCredentials
 	}
 	life := s.Expiry.Sub(s.ObtainedAt)
 	refreshAt := s.ObtainedAt.Add(time.Duration(float64(life) * RefreshFraction))
@@ -94,7 +139,13 @@ func Fresh(s *keychain.Session, now time.Time) bool {
 }
 
 func (r *Refresher) loginRequired(reason string) error {
-	return &LoginRequiredError{Profile: r.Profile, Reason: reason}
+	return &LoginRequiredError{Profile: r.Profile, Reason: reason, EnvVar: r.EnvVar}
+}
+
+// Renewable reports whether s can get a new access token without the user:
+// it has a refresh token, or is a machine client's.
+func Renewable(s *keychain.Session) bool {
+	return s.RefreshToken != "" || s.GrantType == keychain.GrantClientCredentials
 }
 
 // Token returns a session whose access token is valid, refreshing first if
@@ -134,7 +185,7 @@ func (r *Refresher) load() (*keychain.Session, error) {
 }
 
 func (r *Refresher) refresh(ctx context.Context, rejected string) (*keychain.Session, error) {
-	unlock, err := r.Locker.Lock(ctx, "session-"+r.Profile)
+	unlock, err := r.Locker.LockSession(ctx, r.Profile)
 	if err != nil {
 		return nil, err
 	}
@@ -157,30 +208,39 @@ func (r *Refresher) refresh(ctx context.Context, rejected string) (*keychain.Ses
 		return nil, r.loginRequired("the access token has expired and the session has no refresh token")
 	}
 
-	cfg := &oauth2.Config{
-		ClientID: r.ClientID,
-		Endpoint: oauth2.Endpoint{TokenURL: r.Provider.TokenEndpoint, AuthStyle: oauth2.AuthStyleInParams},
-	}
 	obtained := r.now()
-	tok, err := cfg.TokenSource(httpContext(ctx, r.HTTPClient), &oauth2.Token{RefreshToken: s.RefreshToken}).Token()
+	tok, err := r.refreshGrant(ctx, s.RefreshToken)
 	if err != nil {
 		var re *oauth2.RetrieveError
-		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
-			// The provider no longer knows this session: forget it, so
-			// that the next command says "not logged in" at once.
+		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" && re.Response != nil && re.Response.StatusCode == http.StatusBadRequest {
+			// The provider no longer knows this session (RFC 6749 5.2: a
+			// 400 with invalid_grant; the same text in a 200 or a 5xx is
+			// not that): forget it, so that the next command says "not
+			// logged in" at once.
 			if derr := r.Store.Delete(r.Profile); derr != nil {
 				return nil, fmt.Errorf("the session was revoked or has expired, and removing it failed: %w", derr)
 			}
+			if r.EnvVar != "" {
+				return nil, r.loginRequired("the provider does not accept the refresh token (revoked, expired, or rotated away)")
+			}
 			return nil, r.loginRequired("the session was revoked or has expired")
 		}
-		// Network errors, 5xx, rate limits: keep the session.
-		return nil, tokenEndpointError("refresh the access token", err)
+		// Network errors, 5xx, rate limits, garbage: keep the session.
+		return nil, &TemporaryError{Err: tokenEndpointError("refresh the access token", err), RetryAfter: retryAfterOf(err)}
+	}
+	if err := checkTokenResponse(tok); err != nil {
+		return nil, &TemporaryError{Err: fmt.Errorf("refresh the access token: %w", err)}
 	}
 	ns := sessionFromToken(tok, obtained, s.Scopes)
 	ns.Issuer, ns.ClientID, ns.Subject = s.Issuer, s.ClientID, s.Subject
 	ns.IDToken = s.IDToken
 	if id, _ := tok.Extra("id_token").(string); id != "" {
-		ns.IDToken = id
+		// OIDC Core 12.2: verified like the login's, for the same user.
+		idt, err := verifyIDToken(ctx, r.Provider, r.ClientID, id, r.HTTPClient, r.Now, idTokenCheck{subject: s.Subject})
+		if err != nil {
+			return nil, fmt.Errorf("refresh the access token: %w; nothing was stored", err)
+		}
+		ns.IDToken, ns.Subject = id, idt.Subject
 	}
 	if err := r.Store.Save(r.Profile, ns); err != nil {
 		if ns.RefreshToken != s.RefreshToken {
@@ -194,6 +254,60 @@ func (r *Refresher) refresh(ctx context.Context, rejected string) (*keychain.Ses
 	return ns, nil
 }
 
+// refreshGrant runs the refresh token grant. When the token endpoint asks
+// to wait (429 or 503 with Retry-After) for no longer than MaxRetryWait and
+// ctx's deadline allow, it waits and tries once more.
+func (r *Refresher) refreshGrant(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
+	cfg := &oauth2.Config{
+		ClientID: r.ClientID,
+		Endpoint: oauth2.Endpoint{TokenURL: r.Provider.TokenEndpoint, AuthStyle: oauth2.AuthStyleInParams},
+	}
+	maxWait := r.MaxRetryWait
+	if maxWait <= 0 {
+		maxWait = DefaultMaxRetryWait
+	}
+	for attempt := 0; ; attempt++ {
+		tok, err := cfg.TokenSource(httpContext(ctx, r.HTTPClient), &oauth2.Token{RefreshToken: refreshToken}).Token()
+		wait := retryAfterOf(err)
+		if err == nil || attempt > 0 || wait <= 0 || wait > maxWait {
+			return tok, err
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return tok, err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// retryAfterOf returns the Retry-After of a 429 or 503 answer from the
+// token endpoint (seconds or an HTTP date), or 0.
+func retryAfterOf(err error) time.Duration {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) || re.Response == nil {
+		return 0
+	}
+	if c := re.Response.StatusCode; c != http.StatusTooManyRequests && c != http.StatusServiceUnavailable {
+		return 0
+	}
+	v := strings.TrimSpace(re.Response.Header.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && time.Until(t) > 0 {
+		return time.Until(t).Round(time.Second)
+	}
+	return 0
+}
+
 // remint gets a machine client's session a new access token with its
 // client credentials; there is no refresh token to use.
 func (r *Refresher) remint(ctx context.Context, s *keychain.Session) (*keychain.Session, error) {
@@ -201,14 +315,21 @@ func (r *Refresher) remint(ctx context.Context, s *keychain.Session) (*keychain.
 		Provider: r.Provider, ClientID: s.ClientID, ClientSecret: s.ClientSecret, Resource: s.Resource,
 		Scopes: s.Scopes, HTTPClient: r.HTTPClient, Now: r.Now,
 	})
-	if errors.Is(err, ErrLoginRequired) {
+	var rejected *ClientCredentialsError
+	if errors.As(err, &rejected) {
 		if derr := r.Store.Delete(r.Profile); derr != nil {
 			return nil, fmt.Errorf("%v, and removing the session failed: %w", err, derr)
 		}
-		return nil, r.loginRequired("the provider no longer accepts this machine client's credentials")
+		login := "agcurl login --client-credentials"
+		if r.Profile != "" && r.Profile != "default" {
+			login += " --profile " + r.Profile
+		}
+		return nil, &LoginRequiredError{Profile: r.Profile,
+			Reason: "the provider no longer accepts this machine client's credentials (" + rejected.Err.Error() + ")",
+			Remedy: "log in again with the current secret: `AGCURL_CLIENT_SECRET=... " + login + "`"}
 	}
 	if err != nil {
-		return nil, err
+		return nil, &TemporaryError{Err: err, RetryAfter: retryAfterOf(err)}
 	}
 	if err := r.Store.Save(r.Profile, ns); err != nil {
 		return nil, fmt.Errorf("save the new access token: %w", err)

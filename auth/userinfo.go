@@ -16,9 +16,19 @@ import (
 // answer for a token that is well formed but revoked.
 var ErrUnauthorized = errors.New("the provider rejected the access token")
 
+// SubjectMismatchError reports userinfo about another user than the
+// session's (OIDC Core 5.3.2): the claims are not shown.
+type SubjectMismatchError struct{ Want, Got string }
+
+func (e *SubjectMismatchError) Error() string {
+	return fmt.Sprintf("the provider's userinfo is about subject %q, not the session's %q (OIDC Core 5.3.2); refusing to show it", e.Got, e.Want)
+}
+
 // UserInfo GETs the userinfo endpoint with accessToken and returns the
-// claims as raw JSON. The response size is capped at 1 MiB.
-func UserInfo(ctx context.Context, client *http.Client, endpoint, accessToken string) (json.RawMessage, error) {
+// claims as raw JSON. The response size is capped at MaxResponseBytes.
+// When wantSub is not empty, the claims' sub must equal it, else a
+// *SubjectMismatchError is returned.
+func UserInfo(ctx context.Context, client *http.Client, endpoint, accessToken, wantSub string) (json.RawMessage, error) {
 	if endpoint == "" {
 		return nil, errors.New("the provider advertises no userinfo endpoint")
 	}
@@ -36,7 +46,7 @@ func UserInfo(ctx context.Context, client *http.Client, endpoint, accessToken st
 		return nil, requestError("userinfo", err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return nil, fmt.Errorf("userinfo: read response: %w", err)
 	}
@@ -48,6 +58,15 @@ func UserInfo(ctx context.Context, client *http.Client, endpoint, accessToken st
 	}
 	if !json.Valid(body) || !strings.HasPrefix(strings.TrimSpace(string(body)), "{") {
 		return nil, errors.New("userinfo: the provider did not answer with a JSON object")
+	}
+	var claims struct {
+		Sub string `json:"sub"`
+	}
+	if err := json.Unmarshal(body, &claims); err != nil || claims.Sub == "" {
+		return nil, errors.New("userinfo: the provider's answer has no sub claim")
+	}
+	if wantSub != "" && claims.Sub != wantSub {
+		return nil, &SubjectMismatchError{Want: wantSub, Got: claims.Sub}
 	}
 	return body, nil
 }
@@ -72,7 +91,7 @@ func Revoke(ctx context.Context, client *http.Client, endpoint, clientID, token 
 		return requestError("revoke", err)
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	_, _ = io.Copy(io.Discard, resp.Body)
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("revoke: the provider answered %s", resp.Status)
 	}

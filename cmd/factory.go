@@ -37,7 +37,33 @@ type Factory struct {
 
 // NewFactory returns the factory for the real process.
 func NewFactory() *Factory {
-	getenv := os.Getenv
+	return newFactory(os.Getenv)
+}
+
+// secretEnv are the environment variables that carry credentials. Main
+// takes them out of the process environment, so that no child (the
+// browser, $BROWSER) inherits them; the Factory still sees them.
+var secretEnv = []string{"AGCURL_CLIENT_SECRET", "AGCURL_ACCESS_TOKEN", "AGCURL_REFRESH_TOKEN"}
+
+// takeSecretEnv removes secretEnv from the process environment and returns
+// a getenv that still answers for them.
+func takeSecretEnv() func(string) string {
+	secrets := map[string]string{}
+	for _, k := range secretEnv {
+		if v, ok := os.LookupEnv(k); ok {
+			secrets[k] = v
+			_ = os.Unsetenv(k)
+		}
+	}
+	return func(k string) string {
+		if v, ok := secrets[k]; ok {
+			return v
+		}
+		return os.Getenv(k)
+	}
+}
+
+func newFactory(getenv func(string) string) *Factory {
 	// pkg/browser writes the opener's output to its Stdout; keep agcurl's
 	// stdout for data.
 	browser.Stdout = os.Stderr
@@ -86,12 +112,12 @@ func (b systemBrowser) Open(url string) error {
 // dirLocker takes flock(2) locks under a config dir.
 type dirLocker string
 
-func (d dirLocker) Lock(ctx context.Context, name string) (func(), error) {
+func (d dirLocker) LockSession(ctx context.Context, profile string) (func(), error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	unlock, err := keychain.Lock(ctx, string(d), name)
+	unlock, err := keychain.LockSession(ctx, string(d), profile)
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return nil, fmt.Errorf("another agcurl process has held the %s lock for 2 minutes; try again", name)
+		return nil, fmt.Errorf("another agcurl process has held profile %s's session lock for 2 minutes; try again", profile)
 	}
 	return unlock, err
 }

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/agcurl/agcurl/auth"
+	"github.com/agcurl/agcurl/internal/termsafe"
 	"github.com/agcurl/agcurl/keychain"
 )
 
@@ -181,7 +184,8 @@ func loginRun(ctx context.Context, f *Factory, g *globalOptions, o *loginOptions
 	}
 	defer unlock()
 
-	scope := firstNonEmpty(o.Scope, p.profile.Scope)
+	scope := firstNonEmpty(o.Scope, p.profile.Scope, auth.DefaultScope)
+	commit := &loginCommit{p: p, store: store, storageName: storageName, wantRefresh: wantsRefreshToken(scope, o)}
 	var s *keychain.Session
 	switch {
 	case o.WithRefreshToken:
@@ -193,8 +197,9 @@ func loginRun(ctx context.Context, f *Factory, g *globalOptions, o *loginOptions
 		if err != nil {
 			return err
 		}
-		s.Scopes = strings.Fields(firstNonEmpty(scope, auth.DefaultScope))
+		s.Scopes = strings.Fields(scope)
 	case o.ClientCredentials:
+		fromEnv := strings.TrimSpace(f.Getenv("AGCURL_CLIENT_SECRET")) != ""
 		secret, err := readSecret(f, "Client secret", "AGCURL_CLIENT_SECRET")
 		if err != nil {
 			return err
@@ -203,6 +208,14 @@ func loginRun(ctx context.Context, f *Factory, g *globalOptions, o *loginOptions
 			Provider: p.profile.Provider, ClientID: p.profile.ClientID, ClientSecret: secret,
 			Resource: o.Resource, Scopes: strings.Fields(o.Scope), HTTPClient: f.HTTPClient, Now: f.Now,
 		})
+		var rejected *auth.ClientCredentialsError
+		if errors.As(err, &rejected) {
+			where := "the secret given on stdin"
+			if fromEnv {
+				where = "AGCURL_CLIENT_SECRET"
+			}
+			return fmt.Errorf("%w; check the client id %q and %s", err, p.profile.ClientID, where)
+		}
 		if err != nil {
 			return err
 		}
@@ -211,7 +224,7 @@ func loginRun(ctx context.Context, f *Factory, g *globalOptions, o *loginOptions
 			Provider: p.profile.Provider, ClientID: p.profile.ClientID, Scope: scope,
 			Timeout: o.Timeout, HTTPClient: f.HTTPClient, Now: f.Now,
 			Show: func(code, uri, complete string) {
-				fmt.Fprintf(f.IO.ErrOut, "To sign in, open %s and enter the code:\n\n  %s\n\n", uri, code)
+				fmt.Fprintf(f.IO.ErrOut, "To sign in, open %s and enter the code:\n\n  %s\n\n", termsafe.String(uri), termsafe.String(code))
 				if openBrowser && complete != "" {
 					if err := f.Browser.Open(complete); err == nil {
 						fmt.Fprintln(f.IO.ErrOut, "(A browser was opened at that page.)")
@@ -227,29 +240,125 @@ func loginRun(ctx context.Context, f *Factory, g *globalOptions, o *loginOptions
 			return err
 		}
 	default:
-		if s, err = browserLogin(ctx, f, p, o, scope, old, openBrowser); err != nil {
+		if s, err = browserLogin(ctx, f, p, o, scope, old, openBrowser, commit.save); err != nil {
 			return err
 		}
 	}
-	if err := store.Save(p.name, s); err != nil {
-		return fmt.Errorf("signed in, but saving the session failed: %w", err)
+	if !commit.done {
+		if err := commit.save(s); err != nil {
+			return err
+		}
 	}
 	if err := p.recordStorage(ctx, storageName); err != nil {
 		return err
 	}
-	if old != nil && old.RefreshToken != "" && old.RefreshToken != s.RefreshToken && old.Issuer == s.Issuer {
+	if r := commit.replaced; r != nil {
 		// Do not leave the replaced grant alive at the provider.
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_ = auth.Revoke(rctx, f.HTTPClient, p.profile.Provider.RevocationEndpoint, old.ClientID, old.RefreshToken)
+		_ = auth.Revoke(rctx, f.HTTPClient, p.profile.Provider.RevocationEndpoint, r.ClientID, r.RefreshToken)
 		cancel()
 	}
 	pal := newPalette(f.IO.ColorErr)
 	fmt.Fprintf(f.IO.ErrOut, "%s Logged in to %s as %s (profile %s, %s storage)\n",
-		pal.green("✓"), p.profile.Endpoint, pal.bold(firstNonEmpty(s.Subject, "(unknown subject)")), p.name, storageName)
+		pal.green("✓"), p.profile.Endpoint, pal.bold(termsafe.String(firstNonEmpty(s.Subject, "(unknown subject)"))), p.name, storageName)
+	switch {
+	case commit.keptRefresh:
+		fmt.Fprintf(f.IO.ErrOut, "%s The provider issued no new refresh token; the session keeps the one from the previous sign-in.\n", pal.yellow("!"))
+	case commit.wantRefresh && s.RefreshToken == "":
+		fmt.Fprintf(f.IO.ErrOut, "%s No refresh token was issued, though offline_access was requested: this session ends when the access token expires%s. %s\n",
+			pal.yellow("!"), expiresAt(s), noRefreshAdvice(p, o))
+	}
 	return nil
 }
 
-func browserLogin(ctx context.Context, f *Factory, p *profileContext, o *loginOptions, scope string, old *keychain.Session, openBrowser bool) (*keychain.Session, error) {
+// wantsRefreshToken reports whether a login asked for a refresh token: a
+// user's sign-in (browser or device) with the offline_access scope.
+func wantsRefreshToken(scope string, o *loginOptions) bool {
+	return !o.ClientCredentials && !o.WithRefreshToken && slices.Contains(strings.Fields(scope), "offline_access")
+}
+
+func expiresAt(s *keychain.Session) string {
+	if s.Expiry.IsZero() {
+		return ""
+	}
+	return " (" + s.Expiry.Local().Format(time.RFC3339) + ")"
+}
+
+// noRefreshAdvice says what may get a refresh token next time.
+func noRefreshAdvice(p *profileContext, o *loginOptions) string {
+	if o.Prompt == "consent" || promptsConsent(p, o) {
+		return "Check that the client may use refresh tokens (offline access) at the provider, then run `" + p.loginCommand() + "` again."
+	}
+	return "Providers that follow OpenID Connect strictly grant offline_access only with consent: run `" + p.loginCommand() + " --prompt consent`."
+}
+
+// isAuthgear reports whether the profile's provider is Authgear: its
+// hosted domains, or the Authgear scopes (custom domains use them).
+func isAuthgear(p *profileContext, scope string) bool {
+	host := ""
+	if u, err := url.Parse(p.profile.Endpoint); err == nil {
+		host = strings.ToLower(u.Hostname())
+	}
+	for _, suffix := range []string{".authgear.cloud", ".authgear.com", ".authgearapps.com"} {
+		if strings.HasSuffix(host, suffix) {
+			return true
+		}
+	}
+	return strings.Contains(scope, "https://authgear.com/scopes/")
+}
+
+// promptsConsent reports whether a browser login adds prompt=consent by
+// itself: offline_access is asked for, no prompt was chosen, and the
+// provider lists consent among its prompt values (OIDC Core 11 lets such a
+// provider grant offline_access only with consent). Not on Authgear, which
+// issues refresh tokens without it.
+func promptsConsent(p *profileContext, o *loginOptions) bool {
+	scope := firstNonEmpty(o.Scope, p.profile.Scope, auth.DefaultScope)
+	return o.Prompt == "" && !o.Reauth && wantsRefreshToken(scope, o) &&
+		slices.Contains(p.profile.Provider.PromptValues, "consent") && !isAuthgear(p, scope)
+}
+
+// loginCommit saves a new session under the session lock (the one refresh
+// takes), so that no refresh in another process interleaves with it.
+type loginCommit struct {
+	p           *profileContext
+	store       keychain.Store
+	storageName string
+	wantRefresh bool
+
+	done        bool
+	keptRefresh bool              // the previous refresh token was kept
+	replaced    *keychain.Session // a previous session to revoke
+}
+
+func (c *loginCommit) save(s *keychain.Session) error {
+	unlock, err := dirLocker(c.p.dir).LockSession(context.Background(), c.p.name)
+	if err != nil {
+		return fmt.Errorf("signed in, but the session lock could not be taken: %w", err)
+	}
+	defer unlock()
+	old, err := c.store.Load(c.p.name)
+	if err != nil {
+		old = nil
+	}
+	same := old != nil && old.Issuer == s.Issuer && old.ClientID == s.ClientID
+	if same && c.wantRefresh && s.RefreshToken == "" && old.RefreshToken != "" && old.Subject == s.Subject && s.GrantType == old.GrantType {
+		// A sign-in that got no refresh token (prompt=login on a strict
+		// provider, say) must not silently drop a working one.
+		s.RefreshToken = old.RefreshToken
+		c.keptRefresh = true
+	}
+	if err := c.store.Save(c.p.name, s); err != nil {
+		return fmt.Errorf("signed in, but saving the session failed: %w", err)
+	}
+	c.done = true
+	if same && old.RefreshToken != "" && old.RefreshToken != s.RefreshToken {
+		c.replaced = old
+	}
+	return nil
+}
+
+func browserLogin(ctx context.Context, f *Factory, p *profileContext, o *loginOptions, scope string, old *keychain.Session, openBrowser bool, finish func(*keychain.Session) error) (*keychain.Session, error) {
 	pal := newPalette(f.IO.ColorErr)
 	paste := o.NoBrowser && f.IO.InTTY
 	opts := auth.LoginOptions{
@@ -266,6 +375,7 @@ func browserLogin(ctx context.Context, f *Factory, p *profileContext, o *loginOp
 		HTTPClient:  f.HTTPClient,
 		Now:         f.Now,
 		ShowURL: func(u string, browserErr error) {
+			u = termsafe.String(u)
 			switch {
 			case !openBrowser:
 				fmt.Fprintf(f.IO.ErrOut, "Open this URL in a browser to sign in:\n\n  %s\n\n", u)
@@ -287,6 +397,9 @@ func browserLogin(ctx context.Context, f *Factory, p *profileContext, o *loginOp
 			fmt.Fprintf(f.IO.ErrOut, "%s %s; paste the address of the page the sign-in ended on.\n", pal.yellow("!"), reason)
 		}
 	}
+	if promptsConsent(p, o) {
+		opts.Prompt = "consent"
+	}
 	if o.Reauth {
 		opts.Prompt, opts.MaxAge, opts.IDTokenHint = "login", "0", old.IDToken
 	}
@@ -305,14 +418,13 @@ func browserLogin(ctx context.Context, f *Factory, p *profileContext, o *loginOp
 	if openBrowser {
 		opts.Browser = f.Browser
 	}
-	s, err := auth.Login(ctx, opts)
-	if err != nil {
-		return nil, err
+	opts.Finish = func(s *keychain.Session) error {
+		if o.Reauth && s.Subject != old.Subject {
+			return fmt.Errorf("re-authentication signed in a different user (%s, not %s); the session was not changed", s.Subject, old.Subject)
+		}
+		return finish(s)
 	}
-	if o.Reauth && s.Subject != old.Subject {
-		return nil, fmt.Errorf("re-authentication signed in a different user (%s, not %s); the session was not changed", s.Subject, old.Subject)
-	}
-	return s, nil
+	return auth.Login(ctx, opts)
 }
 
 // readSecret returns $env when set, else reads one line from stdin: on a

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/agcurl/agcurl/auth"
+	"github.com/agcurl/agcurl/internal/termsafe"
 	"github.com/agcurl/agcurl/keychain"
 )
 
@@ -71,7 +72,7 @@ func logoutProfile(ctx context.Context, f *Factory, p *profileContext, quiet boo
 	if err != nil {
 		return err
 	}
-	unlock, err := dirLocker(p.dir).Lock(ctx, "session-"+p.name)
+	unlock, err := dirLocker(p.dir).LockSession(ctx, p.name)
 	if err != nil {
 		return err
 	}
@@ -90,15 +91,12 @@ func logoutProfile(ctx context.Context, f *Factory, p *profileContext, quiet boo
 	if s.GrantType == keychain.GrantClientCredentials {
 		token = "" // a machine client's token is not a user's session: nothing to end
 	}
-	if p.profile.Provider != nil && token != "" {
-		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := auth.Revoke(rctx, f.HTTPClient, p.profile.Provider.RevocationEndpoint, s.ClientID, token)
-		cancel()
-		if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if err != nil {
-			fmt.Fprintf(f.IO.ErrOut, "%s Could not revoke the session at the provider (%v); removing it locally anyway.\n", pal.yellow("!"), err)
+	if token != "" {
+		if err := revokeAtIssuer(ctx, f, p, s, token); err != nil {
+			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			fmt.Fprintf(f.IO.ErrOut, "%s Could not revoke the session at the provider (%v); removing it locally anyway.\n", pal.yellow("!"), termsafe.String(err.Error()))
 		}
 	}
 	if err := store.Delete(p.name); err != nil {
@@ -106,4 +104,26 @@ func logoutProfile(ctx context.Context, f *Factory, p *profileContext, quiet boo
 	}
 	fmt.Fprintf(f.IO.ErrOut, "%s Logged out of %s (profile %s)\n", pal.green("✓"), p.profile.Endpoint, p.name)
 	return nil
+}
+
+// revokeAtIssuer revokes token at the provider that issued s, and nowhere
+// else: when the profile now names another endpoint or client, the
+// session's own issuer is discovered again for its revocation endpoint.
+func revokeAtIssuer(ctx context.Context, f *Factory, p *profileContext, s *keychain.Session, token string) error {
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	info := p.profile.Provider
+	if !p.sessionBelongs(s) {
+		if s.Issuer == "" {
+			return errors.New("the session does not record its issuer")
+		}
+		endpoint, err := auth.NormalizeEndpoint(s.Issuer)
+		if err != nil {
+			return fmt.Errorf("the session's issuer: %w", err)
+		}
+		if info, err = auth.Discover(rctx, f.HTTPClient, endpoint); err != nil {
+			return fmt.Errorf("the session came from %s, which the profile no longer uses: %w", s.Issuer, err)
+		}
+	}
+	return auth.Revoke(rctx, f.HTTPClient, info.RevocationEndpoint, s.ClientID, token)
 }

@@ -13,13 +13,15 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/agcurl/agcurl/internal/termsafe"
 )
 
 // Main runs agcurl with the process's arguments and returns the exit code.
 func Main() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return Run(ctx, NewFactory(), os.Args[1:])
+	return Run(ctx, newFactory(takeSecretEnv()), os.Args[1:])
 }
 
 // Run runs one agcurl command line with f and returns the exit code. It is
@@ -42,7 +44,9 @@ func Run(ctx context.Context, f *Factory, args []string) (code int) {
 	code = exitCode(err)
 	var silent *SilentError
 	if !errors.As(err, &silent) {
-		msg := err.Error()
+		// Error messages carry text from the network (error_description,
+		// reason phrases): escape what a terminal would interpret.
+		msg := termsafe.String(err.Error())
 		if code == ExitInterrupted {
 			msg = "interrupted"
 		}

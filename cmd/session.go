@@ -96,8 +96,32 @@ func (p *profileContext) requireConfigured(ctx context.Context) error {
 			return err
 		}
 		p.profile.Provider = info
+		return nil
+	}
+	// The cached discovery data passes the same checks as discovery did:
+	// whoever can write config.json must not redirect tokens elsewhere.
+	if err := auth.CheckProvider(p.profile.Provider, p.profile.Endpoint); err != nil {
+		return fmt.Errorf("the provider data cached for profile %q in %s fails a check (%v); run `agcurl configure%s --endpoint %s` to discover it again",
+			p.name, filepath.Join(p.dir, keychain.ConfigFileName), err, p.profileFlag(), p.profile.Endpoint)
 	}
 	return nil
+}
+
+// profileFlag is " --profile NAME" for a profile other than the default
+// one, else "", for the commands that messages suggest.
+func (p *profileContext) profileFlag() string {
+	if p.name == "default" {
+		return ""
+	}
+	return " --profile " + p.name
+}
+
+// sessionBelongs reports whether s was issued by the profile's current
+// provider to its current client: only then may it be refreshed, revoked or
+// shown as valid there.
+func (p *profileContext) sessionBelongs(s *keychain.Session) bool {
+	return p.profile != nil && p.profile.Provider != nil &&
+		s.Issuer == p.profile.Provider.Issuer && s.ClientID == p.profile.ClientID
 }
 
 // storageName is the backend holding this profile's session:
@@ -150,6 +174,7 @@ func (p *profileContext) refresher(ctx context.Context) (*auth.Refresher, error)
 		mem := &keychain.MemoryStore{}
 		_ = mem.Save(p.name, &keychain.Session{Issuer: p.profile.Provider.Issuer, ClientID: p.profile.ClientID, RefreshToken: rt})
 		r.Store, r.Locker = mem, noLocker{}
+		r.EnvVar = "AGCURL_REFRESH_TOKEN"
 		r.Rotated = func() {
 			fmt.Fprintln(p.f.IO.ErrOut, "agcurl: warning: the provider rotated the refresh token from AGCURL_REFRESH_TOKEN, "+
 				"so that secret no longer works; turn off refresh-token rotation for this client, or use a machine client "+
@@ -189,7 +214,7 @@ func (p *profileContext) withHint(err error) error {
 
 type noLocker struct{}
 
-func (noLocker) Lock(context.Context, string) (func(), error) { return func() {}, nil }
+func (noLocker) LockSession(context.Context, string) (func(), error) { return func() {}, nil }
 
 // staticTokens is $AGCURL_ACCESS_TOKEN: used as is, never refreshed.
 type staticTokens string
@@ -223,8 +248,5 @@ func (t refresherTokens) Refresh(ctx context.Context, rejected string) (string, 
 
 // loginCommand is the command that logs this profile in.
 func (p *profileContext) loginCommand() string {
-	if p.name == "default" {
-		return "agcurl login"
-	}
-	return "agcurl login --profile " + p.name
+	return "agcurl login" + p.profileFlag()
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/agcurl/agcurl/auth"
+	"github.com/agcurl/agcurl/internal/termsafe"
 	"github.com/agcurl/agcurl/keychain"
 )
 
@@ -23,8 +24,17 @@ type profileStatus struct {
 	AccessTokenExpiry *time.Time `json:"access_token_expires_at,omitempty"`
 	AccessTokenFresh  bool       `json:"access_token_fresh"`
 	HasRefreshToken   bool       `json:"has_refresh_token"`
-	Scopes            []string   `json:"scopes,omitempty"`
-	Error             string     `json:"error,omitempty"`
+	// Renewable: a new access token can be had without the user (a
+	// refresh token, or a machine client's credentials).
+	Renewable bool `json:"renewable"`
+	// Usable: the session belongs to the profile's provider and client,
+	// and its access token is fresh or can be renewed.
+	Usable bool `json:"usable"`
+	// OtherIssuer is set when the session was issued by another endpoint
+	// or client than the profile now names: it is not used.
+	OtherIssuer string   `json:"other_issuer,omitempty"`
+	Scopes      []string `json:"scopes,omitempty"`
+	Error       string   `json:"error,omitempty"`
 }
 
 func newStatusCmd(f *Factory, g *globalOptions) *cobra.Command {
@@ -54,7 +64,7 @@ Exits with 4 when the current profile is not signed in.`,
 				st := statusOf(q, now)
 				st.Current = n == p.name
 				if st.Current {
-					currentIn = st.LoggedIn
+					currentIn = st.Usable
 				}
 				rows = append(rows, st)
 			}
@@ -103,14 +113,21 @@ func statusOf(p *profileContext, now time.Time) profileStatus {
 		st.Error = err.Error()
 		return st
 	}
-	st.LoggedIn = true
 	st.Subject = s.Subject
+	if p.profile.Provider != nil && (s.Issuer != p.profile.Provider.Issuer || s.ClientID != p.profile.ClientID) {
+		// Issued elsewhere: never shown as a valid session of this profile.
+		st.OtherIssuer = s.Issuer
+		return st
+	}
+	st.LoggedIn = true
 	if !s.Expiry.IsZero() {
 		e := s.Expiry
 		st.AccessTokenExpiry = &e
 	}
 	st.AccessTokenFresh = auth.Fresh(s, now)
 	st.HasRefreshToken = s.RefreshToken != ""
+	st.Renewable = auth.Renewable(s)
+	st.Usable = st.AccessTokenFresh || st.Renewable
 	st.Scopes = s.Scopes
 	return st
 }
@@ -135,18 +152,23 @@ func printStatus(f *Factory, rows []profileStatus, now time.Time) {
 		fmt.Fprintf(f.IO.Out, "  storage:       %s\n", firstNonEmpty(st.Storage, "-"))
 		switch {
 		case st.Error != "":
-			fmt.Fprintf(f.IO.Out, "  %s %s\n", pal.red("X"), st.Error)
+			fmt.Fprintf(f.IO.Out, "  %s %s\n", pal.red("X"), termsafe.String(st.Error))
+		case st.OtherIssuer != "":
+			fmt.Fprintf(f.IO.Out, "  %s not logged in: the stored session was issued by %s or to another client, not this profile's; log in again\n",
+				pal.red("X"), termsafe.String(st.OtherIssuer))
 		case !st.LoggedIn:
 			fmt.Fprintf(f.IO.Out, "  %s not logged in\n", pal.red("X"))
 		default:
-			fmt.Fprintf(f.IO.Out, "  %s logged in as %s\n", pal.green("✓"), firstNonEmpty(st.Subject, "(unknown subject)"))
+			fmt.Fprintf(f.IO.Out, "  %s logged in as %s\n", pal.green("✓"), termsafe.String(firstNonEmpty(st.Subject, "(unknown subject)")))
 			switch {
 			case st.AccessTokenExpiry == nil:
 				fmt.Fprintf(f.IO.Out, "  access token:  expiry unknown\n")
 			case st.AccessTokenExpiry.After(now):
 				fmt.Fprintf(f.IO.Out, "  access token:  expires %s (in %s)\n", st.AccessTokenExpiry.Local().Format(time.RFC3339), st.AccessTokenExpiry.Sub(now).Round(time.Second))
-			default:
+			case st.Renewable:
 				fmt.Fprintf(f.IO.Out, "  access token:  expired %s (renewed on next use)\n", st.AccessTokenExpiry.Local().Format(time.RFC3339))
+			default:
+				fmt.Fprintf(f.IO.Out, "  access token:  %s expired %s, cannot be renewed (no refresh token): log in again\n", pal.red("X"), st.AccessTokenExpiry.Local().Format(time.RFC3339))
 			}
 			rt := "no"
 			if st.HasRefreshToken {

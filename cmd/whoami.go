@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/agcurl/agcurl/auth"
-	"github.com/agcurl/agcurl/httpcall"
+	"github.com/agcurl/agcurl/internal/termsafe"
+	"github.com/agcurl/agcurl/keychain"
 )
 
 func newWhoamiCmd(f *Factory, g *globalOptions) *cobra.Command {
@@ -39,23 +42,34 @@ func whoamiRun(ctx context.Context, f *Factory, g *globalOptions, asJSON bool) e
 	if err := p.requireConfigured(ctx); err != nil {
 		return err
 	}
-	ts, err := p.tokens(ctx)
-	if err != nil {
-		return err
-	}
-	tok, err := ts.AccessToken(ctx)
-	if err != nil {
-		return err
-	}
 	endpoint := p.profile.Provider.UserinfoEndpoint
-	raw, err := auth.UserInfo(ctx, f.HTTPClient, endpoint, tok)
-	if errors.Is(err, auth.ErrUnauthorized) {
-		if tok, err = ts.Refresh(ctx, tok); errors.Is(err, httpcall.ErrNoRefresh) {
-			return &needsLoginError{msg: "the provider rejects the access token in AGCURL_ACCESS_TOKEN"}
-		} else if err != nil {
+	if at := f.Getenv("AGCURL_ACCESS_TOKEN"); at != "" {
+		raw, err := auth.UserInfo(ctx, f.HTTPClient, endpoint, at, "")
+		if errors.Is(err, auth.ErrUnauthorized) {
+			return &needsLoginError{msg: "the provider rejects the access token in AGCURL_ACCESS_TOKEN; replace it"}
+		}
+		if err != nil {
 			return err
 		}
-		raw, err = auth.UserInfo(ctx, f.HTTPClient, endpoint, tok)
+		return printUserinfo(f, p, raw, asJSON)
+	}
+	r, err := p.refresher(ctx)
+	if err != nil {
+		return p.withHint(err)
+	}
+	s, err := r.Token(ctx)
+	if err != nil {
+		return p.withHint(err)
+	}
+	if s.GrantType == keychain.GrantClientCredentials {
+		return printMachineClient(f, p, s, asJSON)
+	}
+	raw, err := auth.UserInfo(ctx, f.HTTPClient, endpoint, s.AccessToken, s.Subject)
+	if errors.Is(err, auth.ErrUnauthorized) {
+		if s, err = r.ForceRefresh(ctx, s.AccessToken); err != nil {
+			return p.withHint(err)
+		}
+		raw, err = auth.UserInfo(ctx, f.HTTPClient, endpoint, s.AccessToken, s.Subject)
 	}
 	if errors.Is(err, auth.ErrUnauthorized) {
 		return &needsLoginError{msg: "the provider rejects this session's tokens; run `" + p.loginCommand() + "`"}
@@ -63,6 +77,10 @@ func whoamiRun(ctx context.Context, f *Factory, g *globalOptions, asJSON bool) e
 	if err != nil {
 		return err
 	}
+	return printUserinfo(f, p, raw, asJSON)
+}
+
+func printUserinfo(f *Factory, p *profileContext, raw []byte, asJSON bool) error {
 	if asJSON {
 		var v any
 		_ = json.Unmarshal(raw, &v)
@@ -75,7 +93,8 @@ func whoamiRun(ctx context.Context, f *Factory, g *globalOptions, asJSON bool) e
 		return fmt.Errorf("userinfo: %w", err)
 	}
 	pal := newPalette(f.IO.ColorOut)
-	str := func(k string) string { v, _ := claims[k].(string); return v }
+	// Claims are the provider's (and the user's) text: escaped for the terminal.
+	str := func(k string) string { v, _ := claims[k].(string); return termsafe.String(v) }
 	who := firstNonEmpty(str("preferred_username"), str("email"), str("phone_number"), str("sub"))
 	fmt.Fprintf(f.IO.Out, "Logged in to %s as %s\n", p.profile.Endpoint, pal.bold(who))
 	for _, k := range []string{"sub", "name", "email", "phone_number"} {
@@ -85,6 +104,35 @@ func whoamiRun(ctx context.Context, f *Factory, g *globalOptions, asJSON bool) e
 	}
 	if v, ok := claims["email_verified"].(bool); ok {
 		fmt.Fprintf(f.IO.Out, "  %-13s %t\n", "verified:", v)
+	}
+	fmt.Fprintf(f.IO.Out, "  %-13s %s\n", "profile:", p.name)
+	return nil
+}
+
+// printMachineClient answers whoami for a client credentials session: a
+// machine client has no user, and so no userinfo; what is known is shown.
+func printMachineClient(f *Factory, p *profileContext, s *keychain.Session, asJSON bool) error {
+	if asJSON {
+		out := map[string]any{"machine_client": true, "client_id": s.ClientID, "subject": s.Subject, "profile": p.name}
+		if !s.Expiry.IsZero() {
+			out["access_token_expires_at"] = s.Expiry.UTC().Format(time.RFC3339)
+		}
+		if len(s.Scopes) > 0 {
+			out["scopes"] = s.Scopes
+		}
+		enc := json.NewEncoder(f.IO.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	pal := newPalette(f.IO.ColorOut)
+	fmt.Fprintf(f.IO.Out, "Logged in to %s as machine client %s: a machine client has no user, so there is no userinfo\n",
+		p.profile.Endpoint, pal.bold(termsafe.String(s.ClientID)))
+	fmt.Fprintf(f.IO.Out, "  %-13s %s\n", "client id:", termsafe.String(s.ClientID))
+	if !s.Expiry.IsZero() {
+		fmt.Fprintf(f.IO.Out, "  %-13s expires %s (in %s)\n", "access token:", s.Expiry.Local().Format(time.RFC3339), s.Expiry.Sub(f.Now()).Round(time.Second))
+	}
+	if len(s.Scopes) > 0 {
+		fmt.Fprintf(f.IO.Out, "  %-13s %s\n", "scopes:", termsafe.String(strings.Join(s.Scopes, " ")))
 	}
 	fmt.Fprintf(f.IO.Out, "  %-13s %s\n", "profile:", p.name)
 	return nil

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agcurl/agcurl/internal/termsafe"
 	"github.com/itchyny/gojq"
 )
 
@@ -23,11 +24,13 @@ import (
 // curl's exit code 22.
 type HTTPError struct {
 	Status     int
-	StatusText string // "404 Not Found"
+	StatusText string // "404 Not Found", as the server sent it
 }
 
+// Error returns a message with StatusText escaped by termsafe.String, since
+// the server chose its reason phrase.
 func (e *HTTPError) Error() string {
-	return fmt.Sprintf("the requested URL returned error: %s", e.StatusText)
+	return fmt.Sprintf("the requested URL returned error: %s", termsafe.String(e.StatusText))
 }
 
 // WriteError is a failure to write the output; curl's exit code 23.
@@ -55,7 +58,11 @@ const (
 // Output says where and how a response is written, as curl's -i, -o and -f,
 // plus agcurl's --jq and pretty-printing.
 type Output struct {
-	Stdout    io.Writer
+	Stdout io.Writer
+	// StdoutTTY reports that Stdout is a terminal. Headers written there
+	// with -i have the server's control characters escaped (see
+	// termsafe.String); elsewhere they are written as received, as curl
+	// does.
 	StdoutTTY bool
 	// Colors, when not nil, colours pretty-printed JSON (and --jq output).
 	Colors       *JSONColors
@@ -105,8 +112,11 @@ func WriteResponse(o Output, resp *http.Response) (st Stats, err error) {
 		w = f
 	}
 	if o.Include {
-		head := formatHead(resp)
+		head := formatHead(resp, nil)
 		st.SizeHeader = int64(len(head))
+		if toStdout && o.StdoutTTY {
+			head = formatHead(resp, termsafe.String)
+		}
 		if _, err := io.WriteString(w, head); err != nil {
 			return st, &WriteError{err}
 		}
@@ -306,7 +316,9 @@ func writePretty(w io.Writer, r io.Reader, colors *JSONColors) error {
 // is sent) or a response it cannot run on.
 type JQError struct{ Err error }
 
-func (e *JQError) Error() string { return "--jq: " + e.Err.Error() }
+// Error returns Err's message escaped by termsafe.String, since a program
+// such as error(.message) puts text from the response in it.
+func (e *JQError) Error() string { return "--jq: " + termsafe.String(e.Err.Error()) }
 func (e *JQError) Unwrap() error { return e.Err }
 
 // CompileJQ compiles a --jq program.
@@ -425,13 +437,18 @@ func (c *JSONColors) paint(b []byte) []byte {
 	return out.Bytes()
 }
 
-func formatHead(resp *http.Response) string {
+// formatHead returns the status line and headers of resp as -i writes
+// them, each of the server's strings passed through esc when it is not nil.
+func formatHead(resp *http.Response, esc func(string) string) string {
+	if esc == nil {
+		esc = func(s string) string { return s }
+	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s\r\n", resp.Proto, resp.Status)
+	fmt.Fprintf(&b, "%s %s\r\n", esc(resp.Proto), esc(resp.Status))
 	keys := sortedKeys(resp.Header)
 	for _, k := range keys {
 		for _, v := range resp.Header[k] {
-			fmt.Fprintf(&b, "%s: %s\r\n", k, v)
+			fmt.Fprintf(&b, "%s: %s\r\n", esc(k), esc(v))
 		}
 	}
 	b.WriteString("\r\n")
@@ -465,7 +482,9 @@ func Redact(name, value string) string {
 }
 
 // VerboseTracer writes curl -v style traces to W, with sensitive header
-// values redacted.
+// values redacted. Every string it writes is escaped with termsafe.String,
+// so that a reason phrase, a header or a redirect's URL chosen by the
+// server cannot drive the terminal or fake a line of the trace.
 type VerboseTracer struct {
 	W io.Writer
 }
@@ -473,16 +492,17 @@ type VerboseTracer struct {
 // Request implements Tracer.
 func (t VerboseTracer) Request(req *http.Request) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "* Connecting to %s\n", req.URL.Host)
-	fmt.Fprintf(&b, "> %s %s HTTP/1.1\n", req.Method, req.URL.RequestURI())
+	esc := termsafe.String
+	fmt.Fprintf(&b, "* Connecting to %s\n", esc(req.URL.Host))
+	fmt.Fprintf(&b, "> %s %s HTTP/1.1\n", esc(req.Method), esc(req.URL.RequestURI()))
 	host := req.Host
 	if host == "" {
 		host = req.URL.Host
 	}
-	fmt.Fprintf(&b, "> Host: %s\n", host)
+	fmt.Fprintf(&b, "> Host: %s\n", esc(host))
 	for _, k := range sortedKeys(req.Header) {
 		for _, v := range req.Header[k] {
-			fmt.Fprintf(&b, "> %s: %s\n", k, Redact(k, v))
+			fmt.Fprintf(&b, "> %s: %s\n", esc(k), esc(Redact(k, v)))
 		}
 	}
 	if req.ContentLength > 0 {
@@ -495,10 +515,11 @@ func (t VerboseTracer) Request(req *http.Request) {
 // Response implements Tracer.
 func (t VerboseTracer) Response(resp *http.Response) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "< %s %s\n", resp.Proto, resp.Status)
+	esc := termsafe.String
+	fmt.Fprintf(&b, "< %s %s\n", esc(resp.Proto), esc(resp.Status))
 	for _, k := range sortedKeys(resp.Header) {
 		for _, v := range resp.Header[k] {
-			fmt.Fprintf(&b, "< %s: %s\n", k, Redact(k, v))
+			fmt.Fprintf(&b, "< %s: %s\n", esc(k), esc(Redact(k, v)))
 		}
 	}
 	b.WriteString("<\n")

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/agcurl/agcurl/internal/termsafe"
 )
 
 // TokenSource gives the access token to attach. It is defined here, by its
@@ -92,6 +94,23 @@ func Origin(u *url.URL) string {
 // CheckTokenTarget is TokenPolicy{}.Check: https, or http on loopback.
 func CheckTokenTarget(u *url.URL) error { return TokenPolicy{}.Check(u) }
 
+// checkTokenProxy returns a *TokenTargetError when a token for target
+// would cross proxy in cleartext. A token may travel over plain http only
+// from loopback to loopback: the policy lets an http target through only on
+// loopback, so its proxy, if any, must be on loopback too. An https target
+// is reached through a CONNECT tunnel, which the proxy cannot read, and
+// passes whatever the proxy. A nil proxy means the request goes directly.
+func checkTokenProxy(target, proxy *url.URL) error {
+	if proxy == nil || !strings.EqualFold(target.Scheme, "http") || isLoopback(proxy.Hostname()) {
+		return nil
+	}
+	return &TokenTargetError{Origin: Origin(target), Reason: fmt.Sprintf("over plain http it would cross the proxy %s, "+
+		"which is not on loopback, in cleartext; use https, drop -x (or unset HTTP_PROXY), "+
+		"or pass --no-auth to send without a token", proxy.Host)}
+}
+
+// isLoopback reports whether host (without port) is "localhost" or a
+// loopback IP address. It is the one loopback test of this package.
 func isLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
@@ -117,7 +136,8 @@ func (e *TooManyRedirectsError) Error() string {
 }
 
 // ClassifyError maps a transport error to curl's exit code and a one-line
-// message that names the host but not the URL's query.
+// message that names the host but not the URL's query. Text in the message
+// that may come from the network is escaped with termsafe.String.
 func ClassifyError(err error) error {
 	if err == nil {
 		return nil
@@ -144,20 +164,25 @@ func ClassifyError(err error) error {
 	var netErr net.Error
 	switch {
 	case errors.As(err, &dnsErr):
-		return &TransportError{6, fmt.Errorf("could not resolve host %s", dnsErr.Name)}
+		return &TransportError{6, fmt.Errorf("could not resolve host %s", termsafe.String(dnsErr.Name))}
 	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr), errors.As(err, &invalidCert):
-		return &TransportError{60, fmt.Errorf("TLS certificate problem: %v; use --cacert to trust its CA, or -k to skip the check", rootCause(err))}
+		return &TransportError{60, fmt.Errorf("TLS certificate problem: %s; use --cacert to trust its CA, or -k to skip the check", safeCause(err))}
 	case errors.As(err, &recordErr), errors.As(err, &alertErr), strings.Contains(err.Error(), "tls: "):
-		return &TransportError{35, fmt.Errorf("TLS handshake failed: %v", rootCause(err))}
+		return &TransportError{35, fmt.Errorf("TLS handshake failed: %s", safeCause(err))}
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
 		return &TransportError{28, errors.New("operation timed out")}
 	case errors.As(err, &opErr) && opErr.Op == "proxyconnect":
-		return &TransportError{5, fmt.Errorf("could not connect to the proxy: %v", rootCause(err))}
+		return &TransportError{5, fmt.Errorf("could not connect to the proxy: %s", safeCause(err))}
 	case errors.As(err, &opErr) && opErr.Op == "dial":
-		return &TransportError{7, fmt.Errorf("failed to connect to %s: %v", opErr.Addr, rootCause(opErr.Err))}
+		return &TransportError{7, fmt.Errorf("failed to connect to %s: %s", opErr.Addr, safeCause(opErr.Err))}
 	}
-	return &TransportError{56, fmt.Errorf("transfer failed: %v", rootCause(err))}
+	return &TransportError{56, fmt.Errorf("transfer failed: %s", safeCause(err))}
 }
+
+// safeCause returns the message of err's root cause, safe to print: it may
+// hold text from the server, such as a certificate's names or a proxy's
+// reason phrase.
+func safeCause(err error) string { return termsafe.String(rootCause(err).Error()) }
 
 func rootCause(err error) error {
 	for {
@@ -241,6 +266,13 @@ type Tracer interface {
 
 // Sender sends a request as curl would, with the token attached where the
 // policy allows, following redirects and retrying when asked.
+//
+// A token goes over plain http only when neither the target nor the proxy
+// that Client's transport picks for the request is off loopback; see
+// checkTokenProxy. The proxy is found by calling the Proxy function of
+// Client.Transport (http.DefaultTransport when nil), which must be an
+// *http.Transport whenever the proxy matters: a RoundTripper of another type
+// is taken to send directly.
 type Sender struct {
 	Client *http.Client // from NewClient: must not follow redirects
 	Tokens TokenSource  // nil sends no token
@@ -438,6 +470,13 @@ func (s *Sender) doRedirects(ctx context.Context, req *http.Request, res *Result
 			if err := s.Policy.Check(cur.URL); err != nil {
 				return err
 			}
+			proxy, err := s.proxyFor(cur)
+			if err != nil {
+				return err
+			}
+			if err := checkTokenProxy(cur.URL, proxy); err != nil {
+				return err
+			}
 			if token == "" {
 				var err error
 				if token, err = s.Tokens.AccessToken(ctx); err != nil {
@@ -547,6 +586,24 @@ func countBody(req *http.Request) *countingReader {
 	c := &countingReader{r: req.Body}
 	req.Body = c
 	return c
+}
+
+// proxyFor returns the proxy that s.Client's transport would send req
+// through, or nil when it would send it directly.
+func (s *Sender) proxyFor(req *http.Request) (*url.URL, error) {
+	rt := s.Client.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	t, ok := rt.(*http.Transport)
+	if !ok || t.Proxy == nil {
+		return nil, nil
+	}
+	proxy, err := t.Proxy(req)
+	if err != nil {
+		return nil, &TransportError{5, fmt.Errorf("invalid proxy: %v", err)}
+	}
+	return proxy, nil
 }
 
 func (s *Sender) send(req *http.Request) (*http.Response, error) {

@@ -52,6 +52,10 @@ type ProviderInfo struct {
 	DeviceAuthorizationEndpoint string   `json:"device_authorization_endpoint,omitempty"`
 	TokenAuthMethods            []string `json:"token_endpoint_auth_methods_supported,omitempty"`
 	CodeChallengeMethods        []string `json:"code_challenge_methods_supported,omitempty"`
+	PromptValues                []string `json:"prompt_values_supported,omitempty"`
+	// AuthorizationResponseIssParameterSupported: the provider adds iss to
+	// its authorization responses (RFC 9207), which must then be checked.
+	AuthorizationResponseIssParameterSupported bool `json:"authorization_response_iss_parameter_supported,omitempty"`
 }
 
 // Config is the whole configuration file.

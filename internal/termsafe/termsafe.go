@@ -1,0 +1,89 @@
+// Package termsafe makes text that came over the network safe to print on a
+// terminal: control characters (ESC, CR, LF, BEL, DEL, the C1 range),
+// bidirectional overrides and invalid UTF-8 are shown as Go-style escapes
+// (\x1b, \r, \u202e) instead of being interpreted by the terminal. A
+// provider's error_description, a user's name from userinfo or an HTTP
+// reason phrase can then neither clear the screen nor print a line that
+// looks as if agcurl wrote it.
+package termsafe
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// String returns s with every unsafe character escaped. Text without such
+// characters is returned as is, without allocating.
+func String(s string) string {
+	if isSafe(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b.WriteString(`\x`)
+			b.WriteString(hex2(s[i]))
+		case unsafeRune(r):
+			q := strconv.QuoteRuneToASCII(r) // '\x1b', '\r', '\u202e'
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// Lines is String for text whose own line breaks are to be kept: each
+// "\n" stays a line break, while a "\r" or any other control character is
+// escaped.
+func Lines(s string) string {
+	if isSafe(s) {
+		return s
+	}
+	parts := strings.Split(s, "\n")
+	for i, p := range parts {
+		parts[i] = String(p)
+	}
+	return strings.Join(parts, "\n")
+}
+
+func isSafe(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c == 0x7f || c >= 0x80 {
+			return isSafeSlow(s)
+		}
+	}
+	return true
+}
+
+func isSafeSlow(s string) bool {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if (r == utf8.RuneError && size == 1) || unsafeRune(r) {
+			return false
+		}
+		i += size
+	}
+	return true
+}
+
+func unsafeRune(r rune) bool {
+	switch {
+	case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
+		return r != '\t'
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
+		return true // bidirectional controls that reorder what follows
+	}
+	return false
+}
+
+func hex2(c byte) string {
+	const digits = "0123456789abcdef"
+	return string([]byte{digits[c>>4], digits[c&0xf]})
+}
