@@ -36,6 +36,7 @@ func TestMain(m *testing.M) {
 }
 
 type opKey struct{}
+type op2Key struct{}
 
 // opConfig is read from a script's op.json, if it has one.
 type opConfig struct {
@@ -44,6 +45,10 @@ type opConfig struct {
 	JWT            bool   `json:"jwt"`
 	Deny           bool   `json:"deny"`
 	Device         bool   `json:"device"`
+	StrictOffline  bool   `json:"strict_offline"`
+	// Second starts another provider, at $ISSUER2 (opcount2 counts there).
+	Second bool `json:"second"`
+	Iss            bool   `json:"iss"`
 }
 
 // TestScripts runs testdata/script/*.txtar: each against its own provider
@@ -69,7 +74,8 @@ func TestScripts(t *testing.T) {
 					return fmt.Errorf("op.json: %w", err)
 				}
 			}
-			opts := testop.Options{RotateRefreshTokens: oc.Rotate, JWTAccessTokens: oc.JWT, DenyLogin: oc.Deny, Device: oc.Device}
+			opts := testop.Options{RotateRefreshTokens: oc.Rotate, JWTAccessTokens: oc.JWT, DenyLogin: oc.Deny, Device: oc.Device,
+				StrictOfflineAccess: oc.StrictOffline, IssParameter: oc.Iss}
 			if oc.AccessTokenTTL != "" {
 				d, err := time.ParseDuration(oc.AccessTokenTTL)
 				if err != nil {
@@ -83,6 +89,15 @@ func TestScripts(t *testing.T) {
 			}
 			env.Defer(srv.Close)
 			env.Values[opKey{}] = srv
+			if oc.Second {
+				srv2, err := testop.Start(testop.Options{})
+				if err != nil {
+					return err
+				}
+				env.Defer(srv2.Close)
+				env.Values[op2Key{}] = srv2
+				env.Setenv("ISSUER2", srv2.Issuer)
+			}
 			env.Setenv("ISSUER", srv.Issuer)
 			env.Setenv("API", srv.APIURL)
 			env.Setenv("ISSUER_LOCALHOST", strings.Replace(srv.Issuer, "127.0.0.1", "localhost", 1))
@@ -139,6 +154,64 @@ func TestScripts(t *testing.T) {
 				status, _ := strconv.Atoi(args[2])
 				op(ts).FailWithHeader(args[0], n, status, args[3], args[4])
 			},
+			// opforge [token_type=T] [alg=none] [CLAIM=VALUE...]: the next
+			// token response is forged: a new access and refresh token of
+			// type T, and, when claims or alg are given, an ID token with
+			// those claims over valid ones (VALUE is JSON, or a string; "-"
+			// removes the claim), signed with the provider's key unless
+			// alg=none.
+			"opforge": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg {
+					ts.Fatalf("opforge does not take !")
+				}
+				tokenType, alg := "", ""
+				var claims map[string]any
+				for _, a := range args {
+					k, v, ok := strings.Cut(a, "=")
+					if !ok {
+						ts.Fatalf("opforge: %q is not KEY=VALUE", a)
+					}
+					switch k {
+					case "token_type":
+						tokenType = v
+					case "alg":
+						alg = v
+					default:
+						if claims == nil {
+							claims = map[string]any{}
+						}
+						var jv any
+						switch {
+						case v == "-":
+							jv = nil
+						case json.Unmarshal([]byte(v), &jv) != nil:
+							jv = v
+						}
+						claims[k] = jv
+					}
+				}
+				op(ts).Forge(tokenType, alg, claims)
+			},
+			// opiss VALUE: later authorization responses carry iss=VALUE
+			// ("-" for none, "real" for the provider's issuer).
+			"opiss": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: opiss VALUE")
+				}
+				v := args[0]
+				if v == "real" {
+					v = ""
+				}
+				op(ts).SetCallbackIss(v)
+			},
+			// sleep DURATION: wait, e.g. for a short-lived token to expire.
+			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
+				d, err := time.ParseDuration(strings.Join(args, ""))
+				if neg || err != nil || d < 0 || d > 10*time.Second {
+					ts.Fatalf("usage: sleep DURATION (at most 10s)")
+				}
+				time.Sleep(d)
+			},
 			// oprevoke: the provider revokes every session.
 			"oprevoke": func(ts *testscript.TestScript, neg bool, args []string) { op(ts).RevokeAll() },
 			// opdeny on|off: the sign-in page refuses (access_denied).
@@ -148,6 +221,14 @@ func TestScripts(t *testing.T) {
 				want, _ := strconv.ParseInt(args[1], 10, 64)
 				if got := op(ts).Count(args[0]); (got == want) == neg {
 					ts.Fatalf("%s: count %d, want %s%d", args[0], got, map[bool]string{true: "not ", false: ""}[neg], want)
+				}
+			},
+			// opcount2 KEY N: as opcount, at the second provider.
+			"opcount2": func(ts *testscript.TestScript, neg bool, args []string) {
+				want, err := strconv.ParseInt(args[1], 10, 64)
+				ts.Check(err)
+				if got := ts.Value(op2Key{}).(*testop.Server).Count(args[0]); (got == want) == neg {
+					ts.Fatalf("%s: count %d at the second provider, want %s%d", args[0], got, map[bool]string{true: "not ", false: ""}[neg], want)
 				}
 			},
 			// expire: make the stored session's access token expired, as if

@@ -59,6 +59,15 @@ func Main(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, "usage: testbrowser URL")
 		return 2
 	}
+	// A browser is a program agcurl does not control: it must not inherit
+	// agcurl's secrets. This one refuses to sign in when it did, so that
+	// the login it was opened for fails.
+	for _, k := range []string{"AGCURL_CLIENT_SECRET", "AGCURL_ACCESS_TOKEN", "AGCURL_REFRESH_TOKEN"} {
+		if _, ok := os.LookupEnv(k); ok {
+			fmt.Fprintf(os.Stderr, "testbrowser: refusing to sign in: inherited %s from agcurl\n", k)
+			return 3
+		}
+	}
 	if err := Follow(ctx, args[0]); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -63,6 +63,13 @@ type Options struct {
 	// Device offers the device authorization grant (RFC 8628), which
 	// Authgear does not; GET /device?user_code=C approves a code.
 	Device bool
+	// StrictOfflineAccess grants offline_access (and so a refresh token)
+	// only to an authorization request with prompt=consent (OIDC Core 11),
+	// and lists consent in prompt_values_supported.
+	StrictOfflineAccess bool
+	// IssParameter adds iss to authorization responses and advertises
+	// authorization_response_iss_parameter_supported (RFC 9207).
+	IssParameter bool
 }
 
 // Server is a running provider and API. Close stops both.
@@ -81,6 +88,7 @@ type Server struct {
 	faults  faults
 	counts  sync.Map // string -> *atomic.Int64
 	servers []*http.Server
+	hostile hostile
 }
 
 // Start starts a provider and an API on loopback.
@@ -213,7 +221,7 @@ func Start(opts Options) (*Server, error) {
 	}
 	mux.Handle("/", providerHandler)
 
-	opSrv := &http.Server{Handler: s.count(s.faults.wrap(mux)), ReadHeaderTimeout: 10 * time.Second}
+	opSrv := &http.Server{Handler: s.count(s.faults.wrap(s.wrapHostile(s.withIss(mux)))), ReadHeaderTimeout: 10 * time.Second}
 	apiSrv := &http.Server{Handler: s.faults.wrap(s.apiHandler()), ReadHeaderTimeout: 10 * time.Second}
 	s.servers = []*http.Server{opSrv, apiSrv}
 	go func() { _ = opSrv.Serve(opLn) }()

@@ -156,9 +156,13 @@ func (s *storage) CreateAuthRequest(_ context.Context, r *oidc.AuthRequest, user
 	if r.CodeChallenge != "" {
 		ch = &oidc.CodeChallenge{Challenge: r.CodeChallenge, Method: r.CodeChallengeMethod}
 	}
+	scopes := []string(r.Scopes)
+	if s.opts.StrictOfflineAccess {
+		scopes = strictScopes(scopes, r.Prompt)
+	}
 	a := &authRequest{
 		id: randomID(), clientID: r.ClientID, redirectURI: r.RedirectURI, state: r.State,
-		nonce: r.Nonce, scopes: r.Scopes, respType: r.ResponseType, respMode: r.ResponseMode,
+		nonce: r.Nonce, scopes: scopes, respType: r.ResponseType, respMode: r.ResponseMode,
 		challenge: ch, created: time.Now(),
 	}
 	s.mu.Lock()
