@@ -48,7 +48,7 @@ type opConfig struct {
 	StrictOffline  bool   `json:"strict_offline"`
 	// Second starts another provider, at $ISSUER2 (opcount2 counts there).
 	Second bool `json:"second"`
-	Iss            bool   `json:"iss"`
+	Iss    bool `json:"iss"`
 }
 
 // TestScripts runs testdata/script/*.txtar: each against its own provider

@@ -190,4 +190,3 @@ func strictScopes(scopes []string, prompt []string) []string {
 	}
 	return slices.DeleteFunc(slices.Clone(scopes), func(s string) bool { return s == "offline_access" })
 }
-
