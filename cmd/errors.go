@@ -7,6 +7,7 @@ import (
 
 	"github.com/agcurl/agcurl/auth"
 	"github.com/agcurl/agcurl/httpcall"
+	"github.com/agcurl/agcurl/keychain"
 )
 
 // Exit codes. They are documented in `agcurl help exit-codes`; keep the
@@ -38,6 +39,21 @@ type SilentError struct{ Code int }
 
 func (e *SilentError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
+// withRemedy adds to err what the user can do about it, where the lower
+// layers only stated the facts; the profile is named when it is not the
+// default one.
+func withRemedy(err error) error {
+	var corrupt *keychain.CorruptSessionError
+	if errors.As(err, &corrupt) {
+		login := "agcurl login"
+		if corrupt.Profile != "" && corrupt.Profile != "default" {
+			login += " --profile " + corrupt.Profile
+		}
+		return fmt.Errorf("%w; run `%s` to replace it", err, login)
+	}
+	return err
+}
+
 // exitCode picks the exit code for err; this is the one place that does.
 func exitCode(err error) int {
 	var usage *UsageError
@@ -48,6 +64,7 @@ func exitCode(err error) int {
 	var readErr *httpcall.ReadError
 	var writeErr *httpcall.WriteError
 	var redirs *httpcall.TooManyRedirectsError
+	var corrupt *keychain.CorruptSessionError
 	switch {
 	case err == nil:
 		return ExitOK
@@ -57,7 +74,7 @@ func exitCode(err error) int {
 		return ExitInterrupted
 	case errors.As(err, &usage), errors.As(err, &husage):
 		return ExitUsage
-	case errors.Is(err, auth.ErrLoginRequired):
+	case errors.Is(err, auth.ErrLoginRequired), errors.As(err, &corrupt):
 		return ExitLoginRequired
 	case errors.As(err, &httpErr):
 		return ExitHTTPError

@@ -46,7 +46,7 @@ func Run(ctx context.Context, f *Factory, args []string) (code int) {
 	if !errors.As(err, &silent) {
 		// Error messages carry text from the network (error_description,
 		// reason phrases): escape what a terminal would interpret.
-		msg := termsafe.String(err.Error())
+		msg := termsafe.String(withRemedy(err).Error())
 		if code == ExitInterrupted {
 			msg = "interrupted"
 		}

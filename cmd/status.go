@@ -110,7 +110,7 @@ func statusOf(p *profileContext, now time.Time) profileStatus {
 		return st
 	}
 	if err != nil {
-		st.Error = err.Error()
+		st.Error = withRemedy(err).Error()
 		return st
 	}
 	st.Subject = s.Subject

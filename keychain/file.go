@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // FileStore keeps each profile's session in a 0600 JSON file under Dir
@@ -34,30 +35,58 @@ func (f *FileStore) Load(profile string) (*Session, error) {
 	}
 	var s Session
 	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("session file %s is corrupt (%v); run `agcurl login` to replace it", f.path(profile), err)
+		return nil, &CorruptSessionError{Profile: profile, Detail: fmt.Sprintf("session file %s is corrupt (%v)", f.path(profile), err)}
 	}
 	return &s, nil
 }
 
-// Save implements Store. The file is replaced atomically.
+// Save implements Store. The file is replaced atomically. Save also removes
+// the profile's temporary files left by a save that crashed, each holding a
+// whole session; so the caller must hold the profile's session lock (see
+// LockSession), or Save may remove the temporary file of a concurrent Save.
 func (f *FileStore) Save(profile string, s *Session) error {
 	b, err := json.Marshal(s)
 	if err != nil {
 		return err
 	}
+	f.removeStaleTemps(profile)
 	if err := WriteFileAtomic(f.path(profile), b); err != nil {
 		return fmt.Errorf("save session: %w", err)
 	}
 	return nil
 }
 
-// Delete implements Store.
+// Delete implements Store. Like Save, it also removes the profile's
+// temporary files left by a crashed save, and the caller must hold the
+// profile's session lock.
 func (f *FileStore) Delete(profile string) error {
+	f.removeStaleTemps(profile)
 	err := os.Remove(f.path(profile))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
+}
+
+// removeStaleTemps removes the temporary files WriteFileAtomic creates for
+// the profile's session file, ".PROFILE.json.tmp-" and the digits
+// os.CreateTemp puts for its "*". Errors are ignored: a file left behind is
+// tried again on the next Save or Delete.
+func (f *FileStore) removeStaleTemps(profile string) {
+	entries, err := os.ReadDir(f.Dir)
+	if err != nil {
+		return
+	}
+	prefix := "." + filepath.Base(f.path(profile)) + ".tmp-"
+	for _, e := range entries {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		// The digits-only check keeps out another profile's temporary
+		// files: profile "p.json.tmp-x" writes ".p.json.tmp-x.json.tmp-N".
+		if !ok || rest == "" || strings.Trim(rest, "0123456789") != "" || !e.Type().IsRegular() {
+			continue
+		}
+		_ = os.Remove(filepath.Join(f.Dir, e.Name()))
+	}
 }
 
 // WriteFileAtomic writes data to path with mode 0600 through a temporary

@@ -2,9 +2,11 @@ package keychain
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -210,7 +212,7 @@ func TestSystemKeyring(t *testing.T) {
 	}
 	// It is really in the Secret Service, under the service name.
 	head, err := keyring.Get(s.Service, "p")
-	if err != nil || !strings.HasPrefix(head, chunkedPrefix) {
+	if err != nil || !strings.HasPrefix(head, chunkedPrefixV2) {
 		t.Fatalf("keyring item: %q %v", head, err)
 	}
 }
@@ -284,6 +286,249 @@ func TestValidateProfileName(t *testing.T) {
 	for _, bad := range []string{"", "../x", "a/b", "-x", "a b", strings.Repeat("x", 65)} {
 		if ValidateProfileName(bad) == nil {
 			t.Errorf("%q should be invalid", bad)
+		}
+	}
+}
+
+// markedSession returns a session too big for one keyring item whose every
+// field is derived from marker, so that a session spliced from two saves is
+// detectable. Sessions with different markers marshal to the same length.
+func markedSession(marker byte) *Session {
+	m := string(marker)
+	return &Session{
+		Issuer: "https://" + m + ".example", ClientID: "client-" + m, Subject: "subject-" + m,
+		RefreshToken: strings.Repeat(m, 900), AccessToken: strings.Repeat(m, 1500),
+		IDToken: strings.Repeat(m, 2500), Scopes: []string{"scope-" + m},
+	}
+}
+
+// sessionMarker returns the marker s was made from by markedSession, or
+// false if s mixes fields of different sessions.
+func sessionMarker(s *Session) (byte, bool) {
+	m := s.ClientID[len(s.ClientID)-1]
+	want := markedSession(m)
+	ok := s.Issuer == want.Issuer && s.ClientID == want.ClientID && s.Subject == want.Subject &&
+		s.RefreshToken == want.RefreshToken && s.AccessToken == want.AccessToken &&
+		s.IDToken == want.IDToken && len(s.Scopes) == 1 && s.Scopes[0] == want.Scopes[0]
+	return m, ok
+}
+
+func (m *mapKeyring) count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.items)
+}
+
+// TestKeyringStoreConcurrentLoadSeesWholeSession saves two chunked sessions
+// in turn while another goroutine loads: every Load must return one whole
+// session, never an error or a session spliced from both.
+func TestKeyringStoreConcurrentLoadSeesWholeSession(t *testing.T) {
+	kr := &mapKeyring{}
+	s := &KeyringStore{API: kr}
+	a, b := markedSession('A'), markedSession('B')
+	if err := s.Save("p", a); err != nil {
+		t.Fatal(err)
+	}
+	items := kr.count()
+	if items < 3 {
+		t.Fatalf("want the session chunked, got %d items", items)
+	}
+
+	const saves = 3000
+	done := make(chan struct{})
+	var loads, errs, spliced int
+	var firstErr error
+	var readerDone sync.WaitGroup
+	readerDone.Add(1)
+	go func() {
+		defer readerDone.Done()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			got, err := s.Load("p")
+			loads++
+			if err != nil {
+				if errs++; firstErr == nil {
+					firstErr = err
+				}
+				continue
+			}
+			if _, ok := sessionMarker(got); !ok {
+				spliced++
+			}
+		}
+	}()
+	for i := range saves {
+		next := a
+		if i%2 == 0 {
+			next = b
+		}
+		if err := s.Save("p", next); err != nil {
+			close(done)
+			readerDone.Wait()
+			t.Fatalf("save %d: %v", i, err)
+		}
+	}
+	close(done)
+	readerDone.Wait()
+	t.Logf("%d saves, %d concurrent loads", saves, loads)
+	if errs > 0 || spliced > 0 {
+		t.Fatalf("concurrent loads: %d errors (first: %v), %d spliced sessions", errs, firstErr, spliced)
+	}
+
+	got, err := s.Load("p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, ok := sessionMarker(got); !ok || m != 'A' {
+		t.Fatalf("last save lost: got marker %q (whole: %v)", m, ok)
+	}
+	if n := kr.count(); n != items {
+		t.Fatalf("parts left behind: %d items after %d saves, want %d", n, saves, items)
+	}
+	if err := s.Delete("p"); err != nil {
+		t.Fatal(err)
+	}
+	if n := kr.count(); n != 0 {
+		t.Fatalf("Delete left %d items behind", n)
+	}
+}
+
+// saveV1 stores s the way agcurl did before generation-tagged parts:
+// parts PROFILE.partN and the head "agcurl-chunked:v1:N".
+func saveV1(t *testing.T, kr *mapKeyring, profile string, s *Session) int {
+	t.Helper()
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for off := 0; off < len(b); off += DefaultChunkSize {
+		n++
+		if err := kr.Set("agcurl", profile+".part"+strconv.Itoa(n), string(b[off:min(off+DefaultChunkSize, len(b))])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := kr.Set("agcurl", profile, "agcurl-chunked:v1:"+strconv.Itoa(n)); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestKeyringStoreV1Sessions checks that sessions chunked by earlier
+// versions still load, and that Save and Delete remove their parts.
+func TestKeyringStoreV1Sessions(t *testing.T) {
+	kr := &mapKeyring{}
+	s := &KeyringStore{API: kr}
+	n := saveV1(t, kr, "p", markedSession('A'))
+	if n < 2 {
+		t.Fatalf("want a chunked v1 session, got %d parts", n)
+	}
+	got, err := s.Load("p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, ok := sessionMarker(got); !ok || m != 'A' {
+		t.Fatal("v1 session did not round-trip")
+	}
+	if err := s.Delete("p"); err != nil {
+		t.Fatal(err)
+	}
+	if c := kr.count(); c != 0 {
+		t.Fatalf("Delete of a v1 session left %d items", c)
+	}
+
+	saveV1(t, kr, "p", markedSession('A'))
+	if err := s.Save("p", markedSession('B')); err != nil {
+		t.Fatal(err)
+	}
+	head, _ := kr.Get("agcurl", "p")
+	if !strings.HasPrefix(head, chunkedPrefixV2) {
+		t.Fatalf("head after Save: %q, want %s...", head, chunkedPrefixV2)
+	}
+	for k := range kr.items {
+		if strings.HasPrefix(k, "agcurl/p.part") {
+			t.Fatalf("v1 part %s left behind by Save", k)
+		}
+	}
+	if got, err := s.Load("p"); err != nil || got.ClientID != "client-B" {
+		t.Fatalf("Load after replacing a v1 session: %v", err)
+	}
+
+	saveV1(t, kr, "q", markedSession('A'))
+	if err := s.Save("q", &Session{Issuer: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	for k := range kr.items {
+		if strings.HasPrefix(k, "agcurl/q.") {
+			t.Fatalf("v1 part %s left behind by a small Save", k)
+		}
+	}
+}
+
+// TestKeyringStoreIncompleteSession checks that a part missing for good is
+// reported, not retried forever.
+func TestKeyringStoreIncompleteSession(t *testing.T) {
+	kr := &mapKeyring{}
+	s := &KeyringStore{API: kr}
+	if err := s.Save("p", markedSession('A')); err != nil {
+		t.Fatal(err)
+	}
+	for k := range kr.items {
+		if strings.HasSuffix(k, ".part2") {
+			delete(kr.items, k)
+		}
+	}
+	if _, err := s.Load("p"); err == nil || !strings.Contains(err.Error(), "incomplete") {
+		t.Fatalf("want an incomplete-session error, got %v", err)
+	}
+}
+
+func TestFileStoreRemovesStaleTempFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "sessions")
+	s := &FileStore{Dir: dir}
+	if err := s.Delete("p"); err != nil { // no directory yet
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name string) string {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(`{"refresh_token":"secret"}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	exists := func(path string) bool {
+		_, err := os.Lstat(path)
+		return err == nil
+	}
+	// Temp files of other profiles, including one whose name starts with
+	// "p.json.tmp-", are not this profile's.
+	others := []string{write(".q.json.tmp-123"), write(".p.json.tmp-x.json.tmp-456")}
+
+	stale := write(".p.json.tmp-2718281828")
+	if err := s.Save("p", bigSession()); err != nil {
+		t.Fatal(err)
+	}
+	if exists(stale) {
+		t.Fatal("Save left the stale temp file of a crashed save")
+	}
+	stale = write(".p.json.tmp-3141592653")
+	if err := s.Delete("p"); err != nil {
+		t.Fatal(err)
+	}
+	if exists(stale) {
+		t.Fatal("Delete left the stale temp file of a crashed save")
+	}
+	for _, path := range others {
+		if !exists(path) {
+			t.Fatalf("another profile's temp file %s was removed", filepath.Base(path))
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package keychain
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,7 +45,29 @@ const DefaultKeyringTimeout = 10 * time.Second
 // limit (Windows' Credential Manager takes about 2.5 KB).
 const DefaultChunkSize = 1800
 
-const chunkedPrefix = "agcurl-chunked:v1:"
+// A session larger than one item is stored as parts plus a head item under
+// the profile name that says how to find them. Version 1 heads,
+// "agcurl-chunked:v1:N", name parts PROFILE.part1 to PROFILE.partN that were
+// rewritten in place, so a reader could mix two saves; only Load and Delete
+// still handle them. Version 2 heads, "agcurl-chunked:v2:GEN:N", name parts
+// PROFILE.GEN.part1 to PROFILE.GEN.partN, where GEN is random and new for
+// every save: parts are never rewritten, only written before their head and
+// removed after the head has moved on.
+const (
+	chunkedPrefixV1 = "agcurl-chunked:v1:"
+	chunkedPrefixV2 = "agcurl-chunked:v2:"
+)
+
+// maxChunks bounds the parts of one session.
+const maxChunks = 1000
+
+// maxLoadTries bounds how often Load starts over when a part vanished
+// because a concurrent Save replaced the session. Every new try needs a
+// Save to have completed during the previous one, so in practice one retry
+// is enough; the generous bound keeps a reader racing a writer that saves
+// in a loop (as the tests do, under the race detector on a busy machine)
+// from failing, while still ending a loop on a misbehaving backend.
+const maxLoadTries = 20
 
 // UnavailableError reports that the OS keyring could not be used. Its message
 // names the explicit opt-in to file storage.
@@ -66,6 +90,13 @@ var ErrKeyringTimeout = errors.New("keyring did not answer in time")
 // service name Service and the profile name as the account. A session larger
 // than ChunkSize is split across several items. Every write is read back,
 // since some backends report success for a write they truncated.
+//
+// A KeyringStore is safe for concurrent use by multiple goroutines and
+// processes in this sense: Load, called without any lock, returns either the
+// session as it was before a concurrent Save or Delete or as it is after,
+// never a mixture of both. Save and Delete of one profile must still be
+// serialized by the caller (see LockSession); concurrent writers do not
+// corrupt the session but may leave unreachable parts behind.
 type KeyringStore struct {
 	API       KeyringAPI
 	Service   string        // default "agcurl"
@@ -144,51 +175,132 @@ func (k *KeyringStore) classify(err error) error {
 	}
 }
 
-func chunkUser(profile string, i int) string {
-	return profile + ".part" + strconv.Itoa(i)
+// chunkHead describes where a session's data is: in the head item itself
+// (n == 0) or in n parts named by partUser.
+type chunkHead struct {
+	gen string // "" for a version 1 head
+	n   int
 }
 
-// Load implements Store.
-func (k *KeyringStore) Load(profile string) (*Session, error) {
-	head, err := k.get(profile)
-	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("profile %q: %w", profile, ErrNotFound)
-	}
-	if err != nil {
-		return nil, err
-	}
-	data := head
-	if n, ok := chunkCount(head); ok {
-		var b strings.Builder
-		for i := 1; i <= n; i++ {
-			part, err := k.get(chunkUser(profile, i))
-			if err != nil {
-				return nil, fmt.Errorf("keyring session for profile %q is incomplete (part %d: %v); run `agcurl login`", profile, i, err)
-			}
-			b.WriteString(part)
+// parseHead reports how head, the value of a profile's head item, stores
+// the session.
+func parseHead(head string) chunkHead {
+	if rest, ok := strings.CutPrefix(head, chunkedPrefixV1); ok {
+		if n, ok := parseChunkCount(rest); ok {
+			return chunkHead{n: n}
 		}
-		data = b.String()
+		return chunkHead{}
 	}
-	var s Session
-	if err := json.Unmarshal([]byte(data), &s); err != nil {
-		return nil, fmt.Errorf("keyring session for profile %q is corrupt; run `agcurl login` to replace it", profile)
+	if rest, ok := strings.CutPrefix(head, chunkedPrefixV2); ok {
+		gen, count, ok := strings.Cut(rest, ":")
+		if !ok || !validGen(gen) {
+			return chunkHead{}
+		}
+		if n, ok := parseChunkCount(count); ok {
+			return chunkHead{gen: gen, n: n}
+		}
 	}
-	return &s, nil
+	return chunkHead{}
 }
 
-func chunkCount(head string) (int, bool) {
-	rest, ok := strings.CutPrefix(head, chunkedPrefix)
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.Atoi(rest)
-	if err != nil || n < 1 || n > 1000 {
+func parseChunkCount(s string) (int, bool) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxChunks {
 		return 0, false
 	}
 	return n, true
 }
 
-// Save implements Store.
+// validGen reports whether gen is a generation newGen could have made.
+func validGen(gen string) bool {
+	if gen == "" || len(gen) > 64 {
+		return false
+	}
+	for i := 0; i < len(gen); i++ {
+		c := gen[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// newGen returns a fresh random generation tag for a save's parts.
+func newGen() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
+}
+
+func (h chunkHead) String() string {
+	return chunkedPrefixV2 + h.gen + ":" + strconv.Itoa(h.n)
+}
+
+// partUser names part i (1-based) of the session h describes.
+func (h chunkHead) partUser(profile string, i int) string {
+	if h.gen == "" {
+		return profile + ".part" + strconv.Itoa(i)
+	}
+	return profile + "." + h.gen + ".part" + strconv.Itoa(i)
+}
+
+// Load implements Store. It takes no lock: if a concurrent Save removes the
+// parts of the session Load began reading, Load starts over from the new
+// head, up to maxLoadTries times.
+func (k *KeyringStore) Load(profile string) (*Session, error) {
+	head, err := k.get(profile)
+	for try := 1; ; try++ {
+		if errors.Is(err, ErrNotFound) {
+			return nil, fmt.Errorf("profile %q: %w", profile, ErrNotFound)
+		}
+		if err != nil {
+			return nil, err
+		}
+		data, missing, err := k.assemble(profile, head)
+		if err == nil {
+			var s Session
+			if err := json.Unmarshal([]byte(data), &s); err != nil {
+				return nil, &CorruptSessionError{Profile: profile, Detail: "the keyring item is not a session"}
+			}
+			return &s, nil
+		}
+		if !missing || try >= maxLoadTries {
+			return nil, err
+		}
+		// A part is gone: either a writer replaced the session after we
+		// read its head, or the session is damaged. Only a changed head
+		// is worth another try.
+		next, nerr := k.get(profile)
+		if nerr == nil && next == head {
+			return nil, err
+		}
+		head, err = next, nerr
+	}
+}
+
+// assemble returns the session data that head refers to. missing reports
+// that the error is a part that does not exist.
+func (k *KeyringStore) assemble(profile, head string) (data string, missing bool, err error) {
+	h := parseHead(head)
+	if h.n == 0 {
+		return head, false, nil
+	}
+	var b strings.Builder
+	for i := 1; i <= h.n; i++ {
+		part, err := k.get(h.partUser(profile, i))
+		if err != nil {
+			return "", errors.Is(err, ErrNotFound),
+				&CorruptSessionError{Profile: profile, Detail: fmt.Sprintf("the keyring session is incomplete (part %d: %v)", i, err)}
+		}
+		b.WriteString(part)
+	}
+	return b.String(), false, nil
+}
+
+// Save implements Store. A session larger than the chunk size is written
+// as parts under a new generation before the head is switched to them, and
+// the parts of the session it replaces are removed afterwards, so that a
+// concurrent Load sees the old or the new session, never a mixture.
 func (k *KeyringStore) Save(profile string, s *Session) error {
 	b, err := json.Marshal(s)
 	if err != nil {
@@ -196,32 +308,41 @@ func (k *KeyringStore) Save(profile string, s *Session) error {
 	}
 	data := string(b)
 	old, _ := k.get(profile)
-	oldChunks, _ := chunkCount(old)
+	oldHead := parseHead(old)
 
 	size := k.chunkSize()
-	newChunks := 0
 	if len(data) <= size {
 		if err := k.setVerified(profile, data); err != nil {
 			return err
 		}
 	} else {
-		// Write the parts first and the head last, so that a reader never
-		// follows a head to parts that are not there yet.
-		for off := 0; off < len(data); off += size {
-			newChunks++
-			end := min(off+size, len(data))
-			if err := k.setVerified(chunkUser(profile, newChunks), data[off:end]); err != nil {
+		h := chunkHead{gen: newGen(), n: (len(data) + size - 1) / size}
+		if h.n > maxChunks {
+			return fmt.Errorf("session is too large for the keyring (%d bytes)", len(data))
+		}
+		for i := 1; i <= h.n; i++ {
+			off := (i - 1) * size
+			if err := k.setVerified(h.partUser(profile, i), data[off:min(off+size, len(data))]); err != nil {
+				k.deleteParts(profile, chunkHead{gen: h.gen, n: i})
 				return err
 			}
 		}
-		if err := k.setVerified(profile, chunkedPrefix+strconv.Itoa(newChunks)); err != nil {
+		if err := k.setVerified(profile, h.String()); err != nil {
+			// The head may or may not have been switched: keep the parts
+			// it may name.
 			return err
 		}
 	}
-	for i := newChunks + 1; i <= oldChunks; i++ {
-		_ = k.del(chunkUser(profile, i))
-	}
+	k.deleteParts(profile, oldHead)
 	return nil
+}
+
+// deleteParts removes the parts h names, ignoring errors: a part left
+// behind wastes space but is never read.
+func (k *KeyringStore) deleteParts(profile string, h chunkHead) {
+	for i := 1; i <= h.n; i++ {
+		_ = k.del(h.partUser(profile, i))
+	}
 }
 
 func (k *KeyringStore) setVerified(user, value string) error {
@@ -239,7 +360,8 @@ func (k *KeyringStore) setVerified(user, value string) error {
 	return nil
 }
 
-// Delete implements Store.
+// Delete implements Store. It removes the head and then the parts it names,
+// in either format.
 func (k *KeyringStore) Delete(profile string) error {
 	head, err := k.get(profile)
 	if errors.Is(err, ErrNotFound) {
@@ -248,13 +370,11 @@ func (k *KeyringStore) Delete(profile string) error {
 	if err != nil {
 		return err
 	}
+	// The head goes first: a concurrent Load that already read it and then
+	// misses a part finds no head and reports the session as gone.
 	if err := k.del(profile); err != nil {
 		return err
 	}
-	if n, ok := chunkCount(head); ok {
-		for i := 1; i <= n; i++ {
-			_ = k.del(chunkUser(profile, i))
-		}
-	}
+	k.deleteParts(profile, parseHead(head))
 	return nil
 }

@@ -8,6 +8,7 @@ package keychain
 
 import (
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -58,4 +59,16 @@ type Store interface {
 	Delete(profile string) error
 	// Name names the backend for humans: "keyring", "file" or "memory".
 	Name() string
+}
+
+// CorruptSessionError reports a stored session that cannot be read back: a
+// file or keyring item that is not a session, or a keyring session missing
+// a part. Logging in again replaces it.
+type CorruptSessionError struct {
+	Profile string
+	Detail  string // what is wrong, and where
+}
+
+func (e *CorruptSessionError) Error() string {
+	return fmt.Sprintf("the stored session of profile %q is unreadable: %s", e.Profile, e.Detail)
 }

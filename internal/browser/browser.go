@@ -63,7 +63,7 @@ func Main(ctx context.Context, args []string) int {
 	// agcurl's secrets. This one refuses to sign in when it did, so that
 	// the login it was opened for fails.
 	for _, k := range []string{"AGCURL_CLIENT_SECRET", "AGCURL_ACCESS_TOKEN", "AGCURL_REFRESH_TOKEN"} {
-		if _, ok := os.LookupEnv(k); ok {
+		if os.Getenv(k) != "" {
 			fmt.Fprintf(os.Stderr, "testbrowser: refusing to sign in: inherited %s from agcurl\n", k)
 			return 3
 		}
