@@ -20,10 +20,12 @@ func main() {
 	apiAddr := flag.String("api-addr", "127.0.0.1:0", "API listen address")
 	ttl := flag.Duration("access-token-ttl", 1800*time.Second, "access token lifetime")
 	rotate := flag.Bool("rotate", false, "rotate refresh tokens on every refresh")
+	strict := flag.Bool("strict", false, "a strict provider: offline_access only with prompt=consent, iss in authorization responses (RFC 9207), device grant offered")
 	envFile := flag.String("env-file", "", "also write ISSUER=... and API=... lines to this file")
 	flag.Parse()
 
-	srv, err := testop.Start(testop.Options{Addr: *addr, APIAddr: *apiAddr, AccessTokenTTL: *ttl, RotateRefreshTokens: *rotate})
+	srv, err := testop.Start(testop.Options{Addr: *addr, APIAddr: *apiAddr, AccessTokenTTL: *ttl, RotateRefreshTokens: *rotate,
+		StrictOfflineAccess: *strict, IssParameter: *strict, Device: *strict})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "devserver:", err)
 		os.Exit(1)
