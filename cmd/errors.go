@@ -44,14 +44,23 @@ func (e *SilentError) Error() string { return fmt.Sprintf("exit status %d", e.Co
 // default one.
 func withRemedy(err error) error {
 	var corrupt *keychain.CorruptSessionError
-	if errors.As(err, &corrupt) {
-		login := "agcurl login"
-		if corrupt.Profile != "" && corrupt.Profile != "default" {
-			login += " --profile " + corrupt.Profile
-		}
-		return fmt.Errorf("%w; run `%s` to replace it", err, login)
+	var unavailable *keychain.UnavailableError
+	switch {
+	case errors.As(err, &corrupt):
+		return fmt.Errorf("%w; run `%s` to replace it", err, loginCommandFor(corrupt.Profile))
+	case errors.As(err, &unavailable):
+		return fmt.Errorf("%w; to keep the session in a 0600 file instead, log in with `%s --insecure-storage` or set AGCURL_STORAGE=file",
+			err, loginCommandFor(unavailable.Profile))
 	}
 	return err
+}
+
+// loginCommandFor is the command that logs profile in.
+func loginCommandFor(profile string) string {
+	if profile == "" || profile == "default" {
+		return "agcurl login"
+	}
+	return "agcurl login --profile " + profile
 }
 
 // exitCode picks the exit code for err; this is the one place that does.

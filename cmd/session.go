@@ -247,6 +247,4 @@ func (t refresherTokens) Refresh(ctx context.Context, rejected string) (string, 
 }
 
 // loginCommand is the command that logs this profile in.
-func (p *profileContext) loginCommand() string {
-	return "agcurl login" + p.profileFlag()
-}
+func (p *profileContext) loginCommand() string { return loginCommandFor(p.name) }

@@ -176,8 +176,8 @@ func TestKeyringStoreUnavailableAndTimeout(t *testing.T) {
 	kr := &mapKeyring{fail: errors.New("the name org.freedesktop.secrets was not provided by any .service files")}
 	_, err := (&KeyringStore{API: kr}).Load("p")
 	var ue *UnavailableError
-	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "--insecure-storage") || !strings.Contains(err.Error(), "AGCURL_STORAGE=file") {
-		t.Fatalf("want UnavailableError naming the opt-ins, got %v", err)
+	if !errors.As(err, &ue) || ue.Profile != "p" || !strings.Contains(err.Error(), "org.freedesktop.secrets") {
+		t.Fatalf("want UnavailableError for profile p with the cause, got %v", err)
 	}
 
 	hang := make(chan struct{})

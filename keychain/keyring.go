@@ -69,15 +69,24 @@ const maxChunks = 1000
 // from failing, while still ending a loop on a misbehaving backend.
 const maxLoadTries = 20
 
-// UnavailableError reports that the OS keyring could not be used. Its message
-// names the explicit opt-in to file storage.
+// UnavailableError reports that the OS keyring could not be used for
+// Profile's session. The remedy (the explicit opt-in to file storage) is
+// the command line's to give.
 type UnavailableError struct {
-	Err error
+	Err     error
+	Profile string
 }
 
 func (e *UnavailableError) Error() string {
-	return fmt.Sprintf("the OS keyring is not available (%v); to keep the session in a 0600 file instead, "+
-		"log in with `agcurl login --insecure-storage` or set AGCURL_STORAGE=file", e.Err)
+	return fmt.Sprintf("the OS keyring is not available (%v)", e.Err)
+}
+
+// tagProfile records profile in an *UnavailableError that *err wraps.
+func tagProfile(err *error, profile string) {
+	var ue *UnavailableError
+	if errors.As(*err, &ue) && ue.Profile == "" {
+		ue.Profile = profile
+	}
 }
 
 func (e *UnavailableError) Unwrap() error { return e.Err }
@@ -247,7 +256,8 @@ func (h chunkHead) partUser(profile string, i int) string {
 // Load implements Store. It takes no lock: if a concurrent Save removes the
 // parts of the session Load began reading, Load starts over from the new
 // head, up to maxLoadTries times.
-func (k *KeyringStore) Load(profile string) (*Session, error) {
+func (k *KeyringStore) Load(profile string) (_ *Session, err error) {
+	defer tagProfile(&err, profile)
 	head, err := k.get(profile)
 	for try := 1; ; try++ {
 		if errors.Is(err, ErrNotFound) {
@@ -301,7 +311,8 @@ func (k *KeyringStore) assemble(profile, head string) (data string, missing bool
 // as parts under a new generation before the head is switched to them, and
 // the parts of the session it replaces are removed afterwards, so that a
 // concurrent Load sees the old or the new session, never a mixture.
-func (k *KeyringStore) Save(profile string, s *Session) error {
+func (k *KeyringStore) Save(profile string, s *Session) (err error) {
+	defer tagProfile(&err, profile)
 	b, err := json.Marshal(s)
 	if err != nil {
 		return err
@@ -362,7 +373,8 @@ func (k *KeyringStore) setVerified(user, value string) error {
 
 // Delete implements Store. It removes the head and then the parts it names,
 // in either format.
-func (k *KeyringStore) Delete(profile string) error {
+func (k *KeyringStore) Delete(profile string) (err error) {
+	defer tagProfile(&err, profile)
 	head, err := k.get(profile)
 	if errors.Is(err, ErrNotFound) {
 		return nil
