@@ -90,7 +90,10 @@ func ClientCredentials(ctx context.Context, o ClientCredentialsOptions) (*keycha
 	tok, err := cfg.Token(httpContext(ctx, o.HTTPClient))
 	if err != nil {
 		var re *oauth2.RetrieveError
-		if errors.As(err, &re) && (re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client") {
+		if errors.As(err, &re) && (re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client") &&
+			re.Response != nil && (re.Response.StatusCode == http.StatusBadRequest || re.Response.StatusCode == http.StatusUnauthorized) {
+			// RFC 6749 5.2: 400 or 401. The same code in a 5xx is the
+			// server failing, not the credentials.
 			return nil, &ClientCredentialsError{Err: &ProviderError{Code: re.ErrorCode, Description: re.ErrorDescription}}
 		}
 		return nil, tokenEndpointError("client credentials", err)
@@ -163,7 +166,16 @@ func DeviceLogin(ctx context.Context, o DeviceOptions) (*keychain.Session, error
 	if err != nil {
 		return nil, tokenEndpointError("device authorization", err)
 	}
-	o.Show(da.UserCode, da.VerificationURI, da.VerificationURIComplete)
+	// The provider's URLs go to the user and to a browser: only https (or
+	// http on loopback) web addresses, never a file: URL or an argument.
+	if err := checkSecureURL(da.VerificationURI); err != nil {
+		return nil, fmt.Errorf("device authorization: verification_uri: %w", err)
+	}
+	complete := da.VerificationURIComplete
+	if complete != "" && checkSecureURL(complete) != nil {
+		complete = ""
+	}
+	o.Show(da.UserCode, da.VerificationURI, complete)
 	timeout := o.Timeout
 	if timeout <= 0 {
 		timeout = DefaultLoginTimeout

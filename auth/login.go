@@ -90,9 +90,9 @@ type ProviderError struct {
 
 func (e *ProviderError) Error() string {
 	if e.Description != "" {
-		return fmt.Sprintf("the provider said %q (%s)", e.Description, e.Code)
+		return fmt.Sprintf("the provider said %q (%s)", e.Description, strconv.Quote(e.Code)[1:len(strconv.Quote(e.Code))-1])
 	}
-	return fmt.Sprintf("the provider said %s", e.Code)
+	return fmt.Sprintf("the provider said %s", strconv.Quote(e.Code)[1:len(strconv.Quote(e.Code))-1])
 }
 
 // ErrLoginTimeout is returned when the browser did not come back in time.
@@ -459,13 +459,14 @@ func tokenEndpointError(what string, err error) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		if re.ErrorCode != "" {
-			return fmt.Errorf("%s: %w", what, &ProviderError{Code: re.ErrorCode, Description: re.ErrorDescription})
+			pe := &ProviderError{Code: re.ErrorCode, Description: re.ErrorDescription}
+			return &tokenError{msg: what + ": " + pe.Error(), errs: []error{pe, re}}
 		}
 		status := "no response"
 		if re.Response != nil {
 			status = re.Response.Status
 		}
-		return fmt.Errorf("%s: the token endpoint answered %s", what, status)
+		return &tokenError{msg: fmt.Sprintf("%s: the token endpoint answered %s", what, status), errs: []error{re}}
 	}
 	var uerr *url.Error
 	if errors.As(err, &uerr) {
@@ -473,3 +474,14 @@ func tokenEndpointError(what string, err error) error {
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }
+
+// tokenError is a token endpoint's failure in one line, which still
+// unwraps to the *oauth2.RetrieveError (for its status and Retry-After)
+// and the *ProviderError, if any.
+type tokenError struct {
+	msg  string
+	errs []error
+}
+
+func (e *tokenError) Error() string   { return e.msg }
+func (e *tokenError) Unwrap() []error { return e.errs }

@@ -202,7 +202,8 @@ func (r *Refresher) refresh(ctx context.Context, rejected string) (*keychain.Ses
 		return r.remint(ctx, s)
 	}
 	if s.RefreshToken == "" {
-		if rejected == "" && s.AccessToken != "" && s.Expiry.IsZero() {
+		// Nothing to renew it with: the token serves until it expires.
+		if rejected == "" && s.AccessToken != "" && (s.Expiry.IsZero() || r.now().Before(s.Expiry)) {
 			return s, nil
 		}
 		return nil, r.loginRequired("the access token has expired and the session has no refresh token")
@@ -237,10 +238,24 @@ func (r *Refresher) refresh(ctx context.Context, rejected string) (*keychain.Ses
 	if id, _ := tok.Extra("id_token").(string); id != "" {
 		// OIDC Core 12.2: verified like the login's, for the same user.
 		idt, err := verifyIDToken(ctx, r.Provider, r.ClientID, id, r.HTTPClient, r.Now, idTokenCheck{subject: s.Subject})
-		if err != nil {
+		var keys *KeysUnavailableError
+		switch {
+		case errors.As(err, &keys):
+			// The provider's keys could not be fetched just now: the ID
+			// token cannot be checked, so it is dropped (as if the answer
+			// had none) and the previous one kept. The tokens themselves
+			// are kept: with rotation, the old refresh token is dead.
+		case err != nil:
+			if ns.RefreshToken != "" && ns.RefreshToken != s.RefreshToken {
+				return nil, fmt.Errorf("refresh the access token: %w; nothing was stored, and since that answer also replaced the refresh token, the session cannot be renewed any more", err)
+			}
 			return nil, fmt.Errorf("refresh the access token: %w; nothing was stored", err)
+		default:
+			ns.IDToken, ns.Subject = id, idt.Subject
 		}
-		ns.IDToken, ns.Subject = id, idt.Subject
+	}
+	if err := r.checkUsable(ns); err != nil {
+		return nil, err
 	}
 	if err := r.Store.Save(r.Profile, ns); err != nil {
 		if ns.RefreshToken != s.RefreshToken {
@@ -254,35 +269,56 @@ func (r *Refresher) refresh(ctx context.Context, rejected string) (*keychain.Ses
 	return ns, nil
 }
 
-// refreshGrant runs the refresh token grant. When the token endpoint asks
-// to wait (429 or 503 with Retry-After) for no longer than MaxRetryWait and
-// ctx's deadline allow, it waits and tries once more.
+// refreshGrant runs the refresh token grant, waiting for a short
+// Retry-After as retryAfter allows.
 func (r *Refresher) refreshGrant(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
 	cfg := &oauth2.Config{
 		ClientID: r.ClientID,
 		Endpoint: oauth2.Endpoint{TokenURL: r.Provider.TokenEndpoint, AuthStyle: oauth2.AuthStyleInParams},
 	}
+	var tok *oauth2.Token
+	err := r.retryAfter(ctx, func() error {
+		var err error
+		tok, err = cfg.TokenSource(httpContext(ctx, r.HTTPClient), &oauth2.Token{RefreshToken: refreshToken}).Token()
+		return err
+	})
+	return tok, err
+}
+
+// retryAfter runs call, and once more when the token endpoint asked to wait
+// (429 or 503 with Retry-After) no longer than MaxRetryWait and ctx's
+// deadline allow.
+func (r *Refresher) retryAfter(ctx context.Context, call func() error) error {
 	maxWait := r.MaxRetryWait
 	if maxWait <= 0 {
 		maxWait = DefaultMaxRetryWait
 	}
-	for attempt := 0; ; attempt++ {
-		tok, err := cfg.TokenSource(httpContext(ctx, r.HTTPClient), &oauth2.Token{RefreshToken: refreshToken}).Token()
-		wait := retryAfterOf(err)
-		if err == nil || attempt > 0 || wait <= 0 || wait > maxWait {
-			return tok, err
-		}
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			return tok, err
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
-		case <-t.C:
-		}
+	err := call()
+	wait := retryAfterOf(err)
+	if err == nil || wait <= 0 || wait > maxWait {
+		return err
 	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+		return err
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+	}
+	return call()
+}
+
+// checkUsable refuses a new session whose access token is already past its
+// expiry: handing it out would break the promise that token never prints
+// an expired token.
+func (r *Refresher) checkUsable(s *keychain.Session) error {
+	if !s.Expiry.IsZero() && !r.now().Before(s.Expiry) {
+		return &TemporaryError{Err: errors.New("the provider issued an access token that has already expired (check the clocks, and expires_in)")}
+	}
+	return nil
 }
 
 // retryAfterOf returns the Retry-After of a 429 or 503 answer from the
@@ -311,9 +347,14 @@ func retryAfterOf(err error) time.Duration {
 // remint gets a machine client's session a new access token with its
 // client credentials; there is no refresh token to use.
 func (r *Refresher) remint(ctx context.Context, s *keychain.Session) (*keychain.Session, error) {
-	ns, err := ClientCredentials(ctx, ClientCredentialsOptions{
-		Provider: r.Provider, ClientID: s.ClientID, ClientSecret: s.ClientSecret, Resource: s.Resource,
-		Scopes: s.Scopes, HTTPClient: r.HTTPClient, Now: r.Now,
+	var ns *keychain.Session
+	err := r.retryAfter(ctx, func() error {
+		var err error
+		ns, err = ClientCredentials(ctx, ClientCredentialsOptions{
+			Provider: r.Provider, ClientID: s.ClientID, ClientSecret: s.ClientSecret, Resource: s.Resource,
+			Scopes: s.Scopes, HTTPClient: r.HTTPClient, Now: r.Now,
+		})
+		return err
 	})
 	var rejected *ClientCredentialsError
 	if errors.As(err, &rejected) {
@@ -330,6 +371,9 @@ func (r *Refresher) remint(ctx context.Context, s *keychain.Session) (*keychain.
 	}
 	if err != nil {
 		return nil, &TemporaryError{Err: err, RetryAfter: retryAfterOf(err)}
+	}
+	if err := r.checkUsable(ns); err != nil {
+		return nil, err
 	}
 	if err := r.Store.Save(r.Profile, ns); err != nil {
 		return nil, fmt.Errorf("save the new access token: %w", err)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -23,6 +24,32 @@ type IDTokenError struct {
 }
 
 func (e *IDTokenError) Error() string { return "the ID token failed verification: " + e.Reason }
+
+// KeysUnavailableError reports that an ID token could not be checked
+// because the provider's keys (JWKS) could not be fetched: a network
+// error or an error status. It may pass.
+type KeysUnavailableError struct{ Err error }
+
+func (e *KeysUnavailableError) Error() string {
+	return "the ID token could not be checked: the provider's keys could not be fetched (" + firstLine(e.Err.Error(), 200) + ")"
+}
+
+func (e *KeysUnavailableError) Unwrap() error { return e.Err }
+
+// keysFetch records whether a request for the JWKS failed, so that a
+// verification error can be told from an outage.
+type keysFetch struct {
+	base   http.RoundTripper
+	failed atomic.Bool
+}
+
+func (k *keysFetch) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := k.base.RoundTrip(req)
+	if err != nil || resp.StatusCode >= 400 {
+		k.failed.Store(true)
+	}
+	return resp, err
+}
 
 // idTokenCheck is what one ID token must satisfy beyond go-oidc's checks of
 // signature, issuer, audience and expiry.
@@ -41,9 +68,15 @@ func verifyIDToken(ctx context.Context, p *keychain.ProviderInfo, clientID, raw 
 		now = time.Now
 	}
 	hc := httpClient(client)
-	v := oidc.NewVerifier(p.Issuer, oidc.NewRemoteKeySet(oidc.ClientContext(ctx, hc), p.JWKSURI),
+	fetch := &keysFetch{base: hc.Transport}
+	kc := *hc
+	kc.Transport = fetch
+	v := oidc.NewVerifier(p.Issuer, oidc.NewRemoteKeySet(oidc.ClientContext(ctx, &kc), p.JWKSURI),
 		&oidc.Config{ClientID: clientID, Now: now})
-	idt, err := v.Verify(oidc.ClientContext(ctx, hc), raw)
+	idt, err := v.Verify(oidc.ClientContext(ctx, &kc), raw)
+	if err != nil && fetch.failed.Load() {
+		return nil, &KeysUnavailableError{Err: err}
+	}
 	if err != nil {
 		if tooLarge(err) {
 			return nil, &IDTokenError{Reason: "reading the provider's keys (JWKS): " + ErrResponseTooLarge.Error()}

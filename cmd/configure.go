@@ -3,7 +3,6 @@ package cmd
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -263,9 +262,7 @@ func showConfig(f *Factory, g *globalOptions, asJSON bool) error {
 				firstNonEmpty(pr.Scope, auth.DefaultScope), firstNonEmpty(pr.RedirectURI, auth.DefaultRedirectURI),
 				firstNonEmpty(pr.Storage, keychain.StorageKeyring), pr.APIBase, pr.AllowedOrigins})
 		}
-		enc := json.NewEncoder(f.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+		return writeJSON(f.IO.Out, rows)
 	}
 	if len(names) == 0 {
 		fmt.Fprintln(f.IO.ErrOut, "No profiles configured. Run `agcurl configure --endpoint URL --client-id ID`.")

@@ -96,6 +96,11 @@ type systemBrowser struct {
 }
 
 func (b systemBrowser) Open(url string) error {
+	// Only a web address is handed to another program: never something it
+	// could take for an option or a local file.
+	if !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") {
+		return fmt.Errorf("not opening %q in a browser: not an http(s) URL", url)
+	}
 	if cmdline := strings.TrimSpace(b.getenv("BROWSER")); cmdline != "" {
 		args := strings.Fields(cmdline)
 		c := exec.Command(args[0], append(args[1:], url)...)

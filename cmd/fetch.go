@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/agcurl/agcurl/httpcall"
+	"github.com/agcurl/agcurl/internal/termsafe"
 )
 
 type fetchOptions struct {
@@ -343,7 +344,7 @@ func fetchRun(ctx context.Context, f *Factory, g *globalOptions, o *fetchOptions
 			}
 		}
 		if err != nil {
-			v.ErrorMsg = err.Error()
+			v.ErrorMsg = termsafe.String(withRemedy(err).Error())
 		}
 		httpcall.WriteOut(f.IO.Out, f.IO.ErrOut, o.WriteOut, v)
 	}

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/mattn/go-isatty"
 
 	"github.com/agcurl/agcurl/httpcall"
+	"github.com/agcurl/agcurl/internal/termsafe"
 )
 
 // IOStreams are a command's standard streams and what is known about them.
@@ -91,4 +93,15 @@ func jsonColors(on bool) *httpcall.JSONColors {
 		Literal: style(color.FgYellow),
 		Punct:   func(s string) string { return s },
 	}
+}
+
+// writeJSON writes v as indented JSON and a newline, with the characters a
+// terminal would interpret (which encoding/json leaves raw) escaped.
+func writeJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, termsafe.JSON(string(b))+"\n")
+	return err
 }

@@ -484,7 +484,10 @@ func (p *profileContext) recordStorage(ctx context.Context, name string) error {
 	p.profile.Storage = name
 	if prev != "" {
 		// An earlier login kept the session in the other backend.
-		_ = p.storeFor(prev).Delete(p.name)
+		if unlock, err := dirLocker(p.dir).LockSession(ctx, p.name); err == nil {
+			_ = p.storeFor(prev).Delete(p.name)
+			unlock()
+		}
 	}
 	return nil
 }

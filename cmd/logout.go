@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -36,14 +37,23 @@ an error. --all logs out of every profile.`,
 				if err != nil {
 					return err
 				}
+				// Every profile is tried, even after one fails.
+				var failed []string
 				for _, name := range p.cfg.ProfileNames() {
 					q, err := resolveProfile(f, &globalOptions{Profile: name})
+					if err == nil {
+						err = logoutProfile(c.Context(), f, q, false)
+					}
+					if c.Context().Err() != nil {
+						return c.Context().Err()
+					}
 					if err != nil {
-						return err
+						fmt.Fprintf(f.IO.ErrOut, "agcurl: profile %s: %s\n", name, termsafe.String(withRemedy(err).Error()))
+						failed = append(failed, name)
 					}
-					if err := logoutProfile(c.Context(), f, q, false); err != nil {
-						return fmt.Errorf("profile %s: %w", name, err)
-					}
+				}
+				if len(failed) > 0 {
+					return fmt.Errorf("could not log out of %s", strings.Join(failed, ", "))
 				}
 				return nil
 			}
@@ -84,6 +94,17 @@ func logoutProfile(ctx context.Context, f *Factory, p *profileContext, quiet boo
 		}
 		return nil
 	}
+	var corrupt *keychain.CorruptSessionError
+	if errors.As(err, &corrupt) {
+		// Nothing in it can be revoked; it can still be forgotten.
+		if err := store.Delete(p.name); err != nil {
+			return fmt.Errorf("remove session: %w", err)
+		}
+		fmt.Fprintf(f.IO.ErrOut, "%s The stored session was unreadable (%s); removed it without revoking it at the provider.\n",
+			pal.yellow("!"), termsafe.String(corrupt.Detail))
+		fmt.Fprintf(f.IO.ErrOut, "%s Logged out (profile %s)\n", pal.green("✓"), p.name)
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -102,7 +123,7 @@ func logoutProfile(ctx context.Context, f *Factory, p *profileContext, quiet boo
 	if err := store.Delete(p.name); err != nil {
 		return fmt.Errorf("remove session: %w", err)
 	}
-	fmt.Fprintf(f.IO.ErrOut, "%s Logged out of %s (profile %s)\n", pal.green("✓"), p.profile.Endpoint, p.name)
+	fmt.Fprintf(f.IO.ErrOut, "%s Logged out of %s (profile %s)\n", pal.green("✓"), termsafe.String(firstNonEmpty(s.Issuer, p.profile.Endpoint)), p.name)
 	return nil
 }
 
@@ -113,7 +134,10 @@ func revokeAtIssuer(ctx context.Context, f *Factory, p *profileContext, s *keych
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	info := p.profile.Provider
-	if !p.sessionBelongs(s) {
+	if !p.sessionBelongs(s) || info == nil || auth.CheckProvider(info, p.profile.Endpoint) != nil {
+		// Another provider's session, or cached provider data that fails
+		// its check: find the revocation endpoint of the session's own
+		// issuer afresh.
 		if s.Issuer == "" {
 			return errors.New("the session does not record its issuer")
 		}

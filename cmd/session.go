@@ -120,8 +120,9 @@ func (p *profileContext) profileFlag() string {
 // provider to its current client: only then may it be refreshed, revoked or
 // shown as valid there.
 func (p *profileContext) sessionBelongs(s *keychain.Session) bool {
-	return p.profile != nil && p.profile.Provider != nil &&
-		s.Issuer == p.profile.Provider.Issuer && s.ClientID == p.profile.ClientID
+	// The issuer is the endpoint (discovery checks it), so this needs no
+	// discovery when AGCURL_ENDPOINT names another one.
+	return p.profile != nil && s.Issuer == p.profile.Endpoint && s.ClientID == p.profile.ClientID
 }
 
 // storageName is the backend holding this profile's session:
@@ -206,6 +207,10 @@ func (p *profileContext) tokens(ctx context.Context) (httpcall.TokenSource, erro
 // withHint adds, when no one is at the terminal, what works without one to
 // a "login required" error.
 func (p *profileContext) withHint(err error) error {
+	var lre *auth.LoginRequiredError
+	if errors.As(err, &lre) && lre.EnvVar != "" {
+		return err // the variable's secret is at fault; no other advice
+	}
 	if errors.Is(err, auth.ErrLoginRequired) && !p.f.IO.Interactive() {
 		return &needsLoginError{msg: err.Error() + "; " + nonInteractiveHelp}
 	}

@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -59,8 +58,14 @@ Exits with 4 when the current profile is not signed in.`,
 			var rows []profileStatus
 			currentIn := false
 			names := p.cfg.ProfileNames()
+			if p.profile != nil && p.cfg.Profiles[p.name] == nil {
+				names = append(names, p.name) // configured only by AGCURL_ENDPOINT and AGCURL_CLIENT_ID
+			}
 			for _, n := range names {
 				q := &profileContext{f: f, name: n, dir: p.dir, cfg: p.cfg, profile: p.cfg.Profiles[n]}
+				if n == p.name {
+					q = p // with the environment's overrides
+				}
 				st := statusOf(q, now)
 				st.Current = n == p.name
 				if st.Current {
@@ -72,9 +77,7 @@ Exits with 4 when the current profile is not signed in.`,
 				if rows == nil {
 					rows = []profileStatus{}
 				}
-				enc := json.NewEncoder(f.IO.Out)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(rows); err != nil {
+				if err := writeJSON(f.IO.Out, rows); err != nil {
 					return err
 				}
 			} else {
@@ -114,7 +117,7 @@ func statusOf(p *profileContext, now time.Time) profileStatus {
 		return st
 	}
 	st.Subject = s.Subject
-	if p.profile.Provider != nil && (s.Issuer != p.profile.Provider.Issuer || s.ClientID != p.profile.ClientID) {
+	if !p.sessionBelongs(s) {
 		// Issued elsewhere: never shown as a valid session of this profile.
 		st.OtherIssuer = s.Issuer
 		return st

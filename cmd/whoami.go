@@ -84,9 +84,7 @@ func printUserinfo(f *Factory, p *profileContext, raw []byte, asJSON bool) error
 	if asJSON {
 		var v any
 		_ = json.Unmarshal(raw, &v)
-		enc := json.NewEncoder(f.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+		return writeJSON(f.IO.Out, v)
 	}
 	var claims map[string]any
 	if err := json.Unmarshal(raw, &claims); err != nil {
@@ -120,9 +118,7 @@ func printMachineClient(f *Factory, p *profileContext, s *keychain.Session, asJS
 		if len(s.Scopes) > 0 {
 			out["scopes"] = s.Scopes
 		}
-		enc := json.NewEncoder(f.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return writeJSON(f.IO.Out, out)
 	}
 	pal := newPalette(f.IO.ColorOut)
 	fmt.Fprintf(f.IO.Out, "Logged in to %s as machine client %s: a machine client has no user, so there is no userinfo\n",

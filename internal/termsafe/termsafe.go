@@ -87,3 +87,25 @@ func hex2(c byte) string {
 	const digits = "0123456789abcdef"
 	return string([]byte{digits[c>>4], digits[c&0xf]})
 }
+
+// JSON escapes, in JSON text made by encoding/json, the characters that
+// encoding/json leaves raw and a terminal would interpret: DEL, the C1
+// controls and bidirectional overrides, as \uXXXX. These can only occur
+// inside JSON strings, where the escape means the same character, so the
+// result decodes to the same value.
+func JSON(s string) string {
+	if isSafe(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 12)
+	for _, r := range s {
+		if r >= 0x7f && unsafeRune(r) {
+			b.WriteString(`\u`)
+			b.WriteString(strconv.FormatInt(int64(r)|0x10000, 16)[1:])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

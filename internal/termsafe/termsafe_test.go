@@ -25,3 +25,11 @@ func TestLinesKeepsNewlines(t *testing.T) {
 		t.Fatalf("Lines = %q, want %q", got, want)
 	}
 }
+
+func TestJSON(t *testing.T) {
+	in := "{\"name\":\"a\u202eb\u009bc\x7fd\",\"ok\":\"Zoë\"}\n"
+	want := `{"name":"a\u202eb\u009bc\u007fd","ok":"Zoë"}` + "\n"
+	if got := JSON(in); got != want {
+		t.Fatalf("JSON = %q, want %q", got, want)
+	}
+}
