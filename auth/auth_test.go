@@ -34,7 +34,7 @@ func startOP(t *testing.T, opts testop.Options) *testop.Server {
 	return srv
 }
 
-func discover(t *testing.T, srv *testop.Server) *keychain.ProviderInfo {
+func discover(t *testing.T, srv *testop.Server) *auth.ProviderInfo {
 	t.Helper()
 	info, err := auth.Discover(context.Background(), http.DefaultClient, srv.Issuer)
 	if err != nil {
@@ -43,7 +43,7 @@ func discover(t *testing.T, srv *testop.Server) *keychain.ProviderInfo {
 	return info
 }
 
-func login(t *testing.T, srv *testop.Server, info *keychain.ProviderInfo) *keychain.Session {
+func login(t *testing.T, srv *testop.Server, info *auth.ProviderInfo) *keychain.Session {
 	t.Helper()
 	errs := make(chan error, 1)
 	s, err := auth.Login(context.Background(), auth.LoginOptions{
@@ -207,7 +207,7 @@ func TestLoginPortBusy(t *testing.T) {
 	}
 }
 
-func newRefresher(t *testing.T, srv *testop.Server, info *keychain.ProviderInfo, store auth.SessionStore, dir string) *auth.Refresher {
+func newRefresher(t *testing.T, srv *testop.Server, info *auth.ProviderInfo, store auth.SessionStore, dir string) *auth.Refresher {
 	return &auth.Refresher{
 		Profile: "default", ClientID: testop.CLIClientID, Provider: info,
 		Store: store, Locker: dirLocker(dir),

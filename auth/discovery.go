@@ -14,8 +14,6 @@ import (
 	"strings"
 
 	"github.com/coreos/go-oidc/v3/oidc"
-
-	"github.com/agcurl/agcurl/keychain"
 )
 
 // NormalizeEndpoint checks that endpoint is an absolute https URL, or http
@@ -34,9 +32,6 @@ func NormalizeEndpoint(endpoint string) (string, error) {
 	}
 	return strings.TrimSuffix(u.String(), "/"), nil
 }
-
-// ProviderInfo is what agcurl keeps of a provider's discovery document.
-type ProviderInfo = keychain.ProviderInfo
 
 // IsLoopbackHost reports whether host (without port) is localhost or a
 // loopback IP address.

@@ -20,7 +20,7 @@ import (
 // elsewhere: it refreshes once, to prove the token works and to get an
 // access token, and returns the session (with the rotated refresh token, if
 // the provider rotated it).
-func RefreshTokenLogin(ctx context.Context, p *keychain.ProviderInfo, clientID, refreshToken string, client *http.Client, now func() time.Time) (*keychain.Session, error) {
+func RefreshTokenLogin(ctx context.Context, p *ProviderInfo, clientID, refreshToken string, client *http.Client, now func() time.Time) (*keychain.Session, error) {
 	if now == nil {
 		now = time.Now
 	}
@@ -52,7 +52,7 @@ func RefreshTokenLogin(ctx context.Context, p *keychain.ProviderInfo, clientID, 
 
 // ClientCredentialsOptions configure a machine client's token request.
 type ClientCredentialsOptions struct {
-	Provider     *keychain.ProviderInfo
+	Provider     *ProviderInfo
 	ClientID     string
 	ClientSecret string
 	// Resource names the API (Authgear requires a registered API resource).
@@ -126,7 +126,7 @@ var ErrNoDeviceGrant = errors.New("the provider does not offer the device author
 
 // DeviceOptions configure a device authorization grant login.
 type DeviceOptions struct {
-	Provider *keychain.ProviderInfo
+	Provider *ProviderInfo
 	ClientID string
 	Scope    string
 	// Show is called with the code to enter and where; it may open a browser.

@@ -42,7 +42,7 @@ type Browser interface {
 
 // LoginOptions configures one interactive login.
 type LoginOptions struct {
-	Provider    *keychain.ProviderInfo
+	Provider    *ProviderInfo
 	ClientID    string
 	Scope       string // space separated; DefaultScope when empty
 	RedirectURI string // DefaultRedirectURI when empty
@@ -136,7 +136,7 @@ func (e *IssuerMismatchError) Error() string {
 // response: when the provider advertises
 // authorization_response_iss_parameter_supported, iss must be there; when
 // iss is there, it must equal the issuer.
-func checkResponseIssuer(p *keychain.ProviderInfo, q url.Values) error {
+func checkResponseIssuer(p *ProviderInfo, q url.Values) error {
 	got, present := q.Get("iss"), q.Has("iss")
 	if (present || p.AuthorizationResponseIssParameterSupported) && got != p.Issuer {
 		return &IssuerMismatchError{Want: p.Issuer, Got: got}
@@ -351,7 +351,7 @@ func writePage(w http.ResponseWriter, status int, title, text string) {
 // verified and saved before it answers the browser.
 const pageWait = 2 * time.Minute
 
-func callbackHandler(path, state string, p *keychain.ProviderInfo, results chan<- callbackResult, once *sync.Once) http.Handler {
+func callbackHandler(path, state string, p *ProviderInfo, results chan<- callbackResult, once *sync.Once) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != path {
 			http.NotFound(w, r)
@@ -403,7 +403,7 @@ func callbackHandler(path, state string, p *keychain.ProviderInfo, results chan<
 
 // readPasted reads lines until one completes the login: a redirect URL
 // with the right state (carrying a code or an error), or a bare code.
-func readPasted(r io.Reader, state string, p *keychain.ProviderInfo, results chan<- callbackResult, once *sync.Once, rejected func(string)) {
+func readPasted(r io.Reader, state string, p *ProviderInfo, results chan<- callbackResult, once *sync.Once, rejected func(string)) {
 	if rejected == nil {
 		rejected = func(string) {}
 	}

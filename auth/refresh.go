@@ -90,7 +90,7 @@ const RefreshFraction = 0.9
 type Refresher struct {
 	Profile    string
 	ClientID   string
-	Provider   *keychain.ProviderInfo
+	Provider   *ProviderInfo
 	Store      SessionStore
 	Locker     Locker
 	HTTPClient *http.Client

@@ -20,7 +20,7 @@ import (
 // loginWithFinish runs a browser login whose Finish is finish, and returns
 // the login's error and the channel on which the browser reports the page
 // it was shown (nil for a 200 "Signed in" page).
-func loginWithFinish(t *testing.T, info *keychain.ProviderInfo, finish func(*keychain.Session) error) (error, chan error) {
+func loginWithFinish(t *testing.T, info *auth.ProviderInfo, finish func(*keychain.Session) error) (error, chan error) {
 	t.Helper()
 	page := make(chan error, 1)
 	_, err := auth.Login(context.Background(), auth.LoginOptions{

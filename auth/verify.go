@@ -63,7 +63,7 @@ type idTokenCheck struct {
 // several audiences azp must be present, and when present it must be our
 // client id); then the nonce or subject in want. It is the one ID token
 // verifier, used by every grant and by refresh.
-func verifyIDToken(ctx context.Context, p *keychain.ProviderInfo, clientID, raw string, client *http.Client, now func() time.Time, want idTokenCheck) (*oidc.IDToken, error) {
+func verifyIDToken(ctx context.Context, p *ProviderInfo, clientID, raw string, client *http.Client, now func() time.Time, want idTokenCheck) (*oidc.IDToken, error) {
 	if now == nil {
 		now = time.Now
 	}

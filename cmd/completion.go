@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/agcurl/agcurl/keychain"
+	"github.com/agcurl/agcurl/internal/config"
 )
 
 // addCompletions registers dynamic completion for --profile (and
@@ -17,7 +17,7 @@ func addCompletions(f *Factory, root *cobra.Command) {
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		cfg, err := keychain.LoadConfig(dir)
+		cfg, err := config.Load(dir)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/agcurl/agcurl/auth"
 	"github.com/agcurl/agcurl/httpcall"
+	"github.com/agcurl/agcurl/internal/config"
 	"github.com/agcurl/agcurl/keychain"
 )
 
@@ -109,7 +110,7 @@ func configureRun(ctx context.Context, f *Factory, g *globalOptions, o *configur
 	if err != nil {
 		return err
 	}
-	cur := keychain.Profile{}
+	cur := config.Profile{}
 	if p.profile != nil {
 		cur = *p.profile
 	}
@@ -181,11 +182,11 @@ func configureRun(ctx context.Context, f *Factory, g *globalOptions, o *configur
 	if len(info.CodeChallengeMethods) > 0 && !slices.Contains(info.CodeChallengeMethods, "S256") {
 		return fmt.Errorf("the provider at %s does not support PKCE with S256, which agcurl requires", endpoint)
 	}
-	np := &keychain.Profile{
+	np := &config.Profile{
 		Endpoint: endpoint, ClientID: clientID, Scope: scope, RedirectURI: redirect,
 		Storage: cur.Storage, Provider: info, APIBase: apiBase, AllowedOrigins: allowed,
 	}
-	err = keychain.UpdateConfig(ctx, p.dir, func(c *keychain.Config) error {
+	err = config.Update(ctx, p.dir, func(c *config.Config) error {
 		c.Profiles[p.name] = np
 		if o.SetDefault {
 			c.DefaultProfile = p.name
@@ -290,7 +291,7 @@ func setDefaultProfile(ctx context.Context, f *Factory, g *globalOptions) error 
 	if p.cfg.Profiles[p.name] == nil {
 		return &NotConfiguredError{Profile: p.name}
 	}
-	if err := keychain.UpdateConfig(ctx, p.dir, func(c *keychain.Config) error {
+	if err := config.Update(ctx, p.dir, func(c *config.Config) error {
 		c.DefaultProfile = p.name
 		return nil
 	}); err != nil {
@@ -314,7 +315,7 @@ func deleteProfile(ctx context.Context, f *Factory, name string) error {
 	if err := logoutProfile(ctx, f, p, true); err != nil {
 		return err
 	}
-	if err := keychain.UpdateConfig(ctx, p.dir, func(c *keychain.Config) error {
+	if err := config.Update(ctx, p.dir, func(c *config.Config) error {
 		delete(c.Profiles, name)
 		if c.DefaultProfile == name {
 			c.DefaultProfile = ""

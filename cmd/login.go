@@ -18,6 +18,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/agcurl/agcurl/auth"
+	"github.com/agcurl/agcurl/internal/config"
+	"github.com/agcurl/agcurl/internal/fileutil"
 	"github.com/agcurl/agcurl/internal/termsafe"
 	"github.com/agcurl/agcurl/keychain"
 )
@@ -174,7 +176,7 @@ func loginRun(ctx context.Context, f *Factory, g *globalOptions, o *loginOptions
 	}
 
 	lockCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-	unlock, err := keychain.Lock(lockCtx, p.dir, "login-"+p.name)
+	unlock, err := fileutil.Lock(lockCtx, p.dir, "login-"+p.name)
 	cancel()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -472,7 +474,7 @@ func (p *profileContext) recordStorage(ctx context.Context, name string) error {
 	if prev == name {
 		return nil
 	}
-	err := keychain.UpdateConfig(ctx, p.dir, func(c *keychain.Config) error {
+	err := config.Update(ctx, p.dir, func(c *config.Config) error {
 		if pr := c.Profiles[p.name]; pr != nil {
 			pr.Storage = name
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/agcurl/agcurl/auth"
 	"github.com/agcurl/agcurl/httpcall"
+	"github.com/agcurl/agcurl/internal/config"
 	"github.com/agcurl/agcurl/keychain"
 )
 
@@ -38,8 +39,8 @@ type profileContext struct {
 	f       *Factory
 	name    string
 	dir     string
-	cfg     *keychain.Config
-	profile *keychain.Profile // nil when not configured
+	cfg     *config.Config
+	profile *config.Profile // nil when not configured
 }
 
 // resolveProfile loads the configuration and picks the profile: the
@@ -51,7 +52,7 @@ func resolveProfile(f *Factory, g *globalOptions) (*profileContext, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := keychain.LoadConfig(dir)
+	cfg, err := config.Load(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +65,7 @@ func resolveProfile(f *Factory, g *globalOptions) (*profileContext, error) {
 	if endpoint == "" && clientID == "" {
 		return p, nil
 	}
-	np := keychain.Profile{}
+	np := config.Profile{}
 	if p.profile != nil {
 		np = *p.profile
 	}
@@ -102,7 +103,7 @@ func (p *profileContext) requireConfigured(ctx context.Context) error {
 	// whoever can write config.json must not redirect tokens elsewhere.
 	if err := auth.CheckProvider(p.profile.Provider, p.profile.Endpoint); err != nil {
 		return fmt.Errorf("the provider data cached for profile %q in %s fails a check (%v); run `agcurl configure%s --endpoint %s` to discover it again",
-			p.name, filepath.Join(p.dir, keychain.ConfigFileName), err, p.profileFlag(), p.profile.Endpoint)
+			p.name, filepath.Join(p.dir, config.FileName), err, p.profileFlag(), p.profile.Endpoint)
 	}
 	return nil
 }

@@ -7,7 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
+
+	"github.com/agcurl/agcurl/internal/fileutil"
 )
 
 // FileStore keeps each profile's session in a 0600 JSON file under Dir
@@ -50,7 +51,7 @@ func (f *FileStore) Save(profile string, s *Session) error {
 		return err
 	}
 	f.removeStaleTemps(profile)
-	if err := WriteFileAtomic(f.path(profile), b); err != nil {
+	if err := fileutil.WriteAtomic(f.path(profile), b); err != nil {
 		return fmt.Errorf("save session: %w", err)
 	}
 	return nil
@@ -68,63 +69,6 @@ func (f *FileStore) Delete(profile string) error {
 	return nil
 }
 
-// removeStaleTemps removes the temporary files WriteFileAtomic creates for
-// the profile's session file, ".PROFILE.json.tmp-" and the digits
-// os.CreateTemp puts for its "*". Errors are ignored: a file left behind is
-// tried again on the next Save or Delete.
-func (f *FileStore) removeStaleTemps(profile string) {
-	entries, err := os.ReadDir(f.Dir)
-	if err != nil {
-		return
-	}
-	prefix := "." + filepath.Base(f.path(profile)) + ".tmp-"
-	for _, e := range entries {
-		rest, ok := strings.CutPrefix(e.Name(), prefix)
-		// The digits-only check keeps out another profile's temporary
-		// files: profile "p.json.tmp-x" writes ".p.json.tmp-x.json.tmp-N".
-		if !ok || rest == "" || strings.Trim(rest, "0123456789") != "" || !e.Type().IsRegular() {
-			continue
-		}
-		_ = os.Remove(filepath.Join(f.Dir, e.Name()))
-	}
-}
-
-// WriteFileAtomic writes data to path with mode 0600 through a temporary
-// file in the same directory and a rename, so that a reader sees either the
-// old or the new content, never a half-written file. The directory is
-// created with mode 0700 if missing.
-func WriteFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(name)
-		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(name, path); err != nil {
-		return err
-	}
-	ok = true
-	return nil
-}
+// removeStaleTemps removes the temporary files of the profile's session
+// file that a crashed save left, each holding a whole session.
+func (f *FileStore) removeStaleTemps(profile string) { fileutil.RemoveStaleTemps(f.path(profile)) }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/agcurl/agcurl/internal/fileutil"
 )
 
 func TestLockSessionExcludes(t *testing.T) {
@@ -26,9 +28,9 @@ func TestLockSessionExcludes(t *testing.T) {
 		t.Fatal("a second LockSession on the same profile succeeded while the first was held")
 	}
 	// Code that still names the lock itself is excluded too.
-	if u, err := tryLock(func(ctx context.Context) (func(), error) { return Lock(ctx, dir, "session-p") }); err == nil {
+	if u, err := tryLock(func(ctx context.Context) (func(), error) { return fileutil.Lock(ctx, dir, "session-p") }); err == nil {
 		u()
-		t.Fatal(`Lock(dir, "session-p") succeeded while LockSession held profile p`)
+		t.Fatal(`fileutil.Lock(dir, "session-p") succeeded while LockSession held profile p`)
 	}
 	other, err := tryLock(session("q"))
 	if err != nil {

@@ -72,3 +72,26 @@ type CorruptSessionError struct {
 func (e *CorruptSessionError) Error() string {
 	return fmt.Sprintf("the stored session of profile %q is unreadable: %s", e.Profile, e.Detail)
 }
+
+// Storage backends a profile's session can live in.
+const (
+	StorageKeyring = "keyring"
+	StorageFile    = "file"
+)
+
+// ValidateProfileName reports whether name can name a profile: letters,
+// digits, '.', '_' and '-', starting with a letter or digit, at most 64 long.
+// (A hand-written check: a regexp compiled at start-up would cost every
+// invocation more than the rest of this package's set-up.)
+func ValidateProfileName(name string) error {
+	ok := len(name) >= 1 && len(name) <= 64
+	for i := 0; ok && i < len(name); i++ {
+		c := name[i]
+		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		ok = alnum || i > 0 && (c == '.' || c == '_' || c == '-')
+	}
+	if !ok {
+		return fmt.Errorf("invalid profile name %q: use letters, digits, '.', '_' and '-'", name)
+	}
+	return nil
+}

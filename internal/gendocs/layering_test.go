@@ -15,7 +15,7 @@ import (
 // nor cmd.
 func TestLayering(t *testing.T) {
 	forbidden := []string{"github.com/spf13/cobra", "github.com/spf13/pflag", "github.com/fatih/color", "github.com/agcurl/agcurl/cmd"}
-	for _, pkg := range []string{"auth", "keychain", "httpcall"} {
+	for _, pkg := range []string{"auth", "keychain", "httpcall", "internal/config", "internal/fileutil", "internal/termsafe"} {
 		dir := filepath.Join("..", "..", pkg)
 		entries, err := os.ReadDir(dir)
 		if err != nil {
