@@ -24,6 +24,11 @@ func (d dirLocker) LockSession(ctx context.Context, profile string) (func(), err
 	return keychain.LockSession(ctx, string(d), profile)
 }
 
+// cli is the CLI client at the test provider.
+func cli(info *auth.ProviderInfo) *auth.Client {
+	return &auth.Client{Provider: info, ClientID: testop.CLIClientID}
+}
+
 func startOP(t *testing.T, opts testop.Options) *testop.Server {
 	t.Helper()
 	srv, err := testop.Start(opts)
@@ -46,9 +51,7 @@ func discover(t *testing.T, srv *testop.Server) *auth.ProviderInfo {
 func login(t *testing.T, srv *testop.Server, info *auth.ProviderInfo) *keychain.Session {
 	t.Helper()
 	errs := make(chan error, 1)
-	s, err := auth.Login(context.Background(), auth.LoginOptions{
-		Provider:    info,
-		ClientID:    testop.CLIClientID,
+	s, err := cli(info).Login(context.Background(), auth.LoginOptions{
 		RedirectURI: "http://127.0.0.1:53682/callback",
 		RandomPort:  true,
 		Browser:     browser.Async{Errs: errs},
@@ -110,7 +113,7 @@ func TestLoginVerifiesAndReturnsSession(t *testing.T) {
 	if got := s.Expiry.Sub(s.ObtainedAt); got < 1790*time.Second || got > 1800*time.Second {
 		t.Fatalf("expiry %v after obtained, want ~1800s", got)
 	}
-	claims, err := auth.UserInfo(context.Background(), nil, info.UserinfoEndpoint, s.AccessToken, s.Subject)
+	claims, err := cli(info).UserInfo(context.Background(), s.AccessToken, s.Subject)
 	if err != nil || !strings.Contains(string(claims), `"sub":"alice"`) {
 		t.Fatalf("userinfo: %s %v", claims, err)
 	}
@@ -119,9 +122,9 @@ func TestLoginVerifiesAndReturnsSession(t *testing.T) {
 func TestLoginDenied(t *testing.T) {
 	srv := startOP(t, testop.Options{DenyLogin: true})
 	info := discover(t, srv)
-	_, err := auth.Login(context.Background(), auth.LoginOptions{
-		Provider: info, ClientID: testop.CLIClientID, RandomPort: true,
-		Browser: browser.Async{}, ShowURL: func(string, error) {}, Timeout: 20 * time.Second,
+	_, err := cli(info).Login(context.Background(), auth.LoginOptions{
+		RandomPort: true,
+		Browser:    browser.Async{}, ShowURL: func(string, error) {}, Timeout: 20 * time.Second,
 	})
 	var pe *auth.ProviderError
 	if !errors.As(err, &pe) || pe.Code != "access_denied" || !strings.Contains(err.Error(), "denied") {
@@ -133,8 +136,8 @@ func TestLoginStateMismatchIgnoredThenTimeout(t *testing.T) {
 	srv := startOP(t, testop.Options{})
 	info := discover(t, srv)
 	var authURL string
-	_, err := auth.Login(context.Background(), auth.LoginOptions{
-		Provider: info, ClientID: testop.CLIClientID, RandomPort: true,
+	_, err := cli(info).Login(context.Background(), auth.LoginOptions{
+		RandomPort: true,
 		ShowURL: func(u string, _ error) {
 			authURL = u
 			// A forged callback with the wrong state must be refused.
@@ -170,9 +173,9 @@ func TestLoginAuthURLParams(t *testing.T) {
 	info := discover(t, srv)
 	ctx, cancel := context.WithCancel(context.Background())
 	var got string
-	_, err := auth.Login(ctx, auth.LoginOptions{
-		Provider: info, ClientID: testop.CLIClientID, RandomPort: true,
-		Prompt: "login", LoginHint: "alice@example.com", Signup: true,
+	_, err := cli(info).Login(ctx, auth.LoginOptions{
+		RandomPort: true,
+		Prompt:     "login", LoginHint: "alice@example.com", Signup: true,
 		ShowURL: func(u string, _ error) { got = u; cancel() },
 	})
 	if !errors.Is(err, context.Canceled) {
@@ -197,9 +200,9 @@ func TestLoginPortBusy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	_, err = auth.Login(context.Background(), auth.LoginOptions{
-		Provider: info, ClientID: testop.CLIClientID, RedirectURI: "http://" + ln.Addr().String() + "/callback",
-		ShowURL: func(string, error) {},
+	_, err = cli(info).Login(context.Background(), auth.LoginOptions{
+		RedirectURI: "http://" + ln.Addr().String() + "/callback",
+		ShowURL:     func(string, error) {},
 	})
 	var busy *auth.PortBusyError
 	if !errors.As(err, &busy) || !strings.Contains(err.Error(), "--redirect-uri") {
@@ -209,7 +212,7 @@ func TestLoginPortBusy(t *testing.T) {
 
 func newRefresher(t *testing.T, srv *testop.Server, info *auth.ProviderInfo, store auth.SessionStore, dir string) *auth.Refresher {
 	return &auth.Refresher{
-		Profile: "default", ClientID: testop.CLIClientID, Provider: info,
+		Profile: "default", Client: cli(info),
 		Store: store, Locker: dirLocker(dir),
 	}
 }
@@ -344,11 +347,11 @@ func TestRevoke(t *testing.T) {
 	srv := startOP(t, testop.Options{})
 	info := discover(t, srv)
 	s := login(t, srv, info)
-	if err := auth.Revoke(context.Background(), nil, info.RevocationEndpoint, testop.CLIClientID, s.RefreshToken); err != nil {
+	if err := cli(info).Revoke(context.Background(), s.RefreshToken); err != nil {
 		t.Fatal(err)
 	}
 	// The whole grant is gone: the access token too.
-	if _, err := auth.UserInfo(context.Background(), nil, info.UserinfoEndpoint, s.AccessToken, s.Subject); !errors.Is(err, auth.ErrUnauthorized) {
+	if _, err := cli(info).UserInfo(context.Background(), s.AccessToken, s.Subject); !errors.Is(err, auth.ErrUnauthorized) {
 		t.Fatalf("want unauthorized after revoke, got %v", err)
 	}
 }

@@ -16,17 +16,13 @@ import (
 	"github.com/agcurl/agcurl/keychain"
 )
 
-// RefreshTokenLogin makes a session from a refresh token obtained
+// WithRefreshToken makes a session from a refresh token obtained
 // elsewhere: it refreshes once, to prove the token works and to get an
 // access token, and returns the session (with the rotated refresh token, if
 // the provider rotated it).
-func RefreshTokenLogin(ctx context.Context, p *ProviderInfo, clientID, refreshToken string, client *http.Client, now func() time.Time) (*keychain.Session, error) {
-	if now == nil {
-		now = time.Now
-	}
-	cfg := &oauth2.Config{ClientID: clientID, Endpoint: oauth2.Endpoint{TokenURL: p.TokenEndpoint, AuthStyle: oauth2.AuthStyleInParams}}
-	obtained := now()
-	tok, err := cfg.TokenSource(httpContext(ctx, client), &oauth2.Token{RefreshToken: refreshToken}).Token()
+func (c *Client) WithRefreshToken(ctx context.Context, refreshToken string) (*keychain.Session, error) {
+	obtained := c.now()
+	tok, err := c.refreshGrant(ctx, refreshToken)
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
@@ -39,9 +35,9 @@ func RefreshTokenLogin(ctx context.Context, p *ProviderInfo, clientID, refreshTo
 		return nil, err
 	}
 	s := sessionFromToken(tok, obtained, nil)
-	s.Issuer, s.ClientID = p.Issuer, clientID
+	s.Issuer, s.ClientID = c.Provider.Issuer, c.ClientID
 	if raw, _ := tok.Extra("id_token").(string); raw != "" {
-		idt, err := verifyIDToken(ctx, p, clientID, raw, client, now, idTokenCheck{})
+		idt, err := c.verifyIDToken(ctx, raw, idTokenCheck{})
 		if err != nil {
 			return nil, err
 		}
@@ -52,14 +48,10 @@ func RefreshTokenLogin(ctx context.Context, p *ProviderInfo, clientID, refreshTo
 
 // ClientCredentialsOptions configure a machine client's token request.
 type ClientCredentialsOptions struct {
-	Provider     *ProviderInfo
-	ClientID     string
 	ClientSecret string
 	// Resource names the API (Authgear requires a registered API resource).
-	Resource   string
-	Scopes     []string
-	HTTPClient *http.Client
-	Now        func() time.Time
+	Resource string
+	Scopes   []string
 }
 
 // ClientCredentials mints an access token with the client credentials
@@ -67,27 +59,23 @@ type ClientCredentialsOptions struct {
 // client_secret_basic (or advertises nothing), else in the form. The
 // session keeps the secret so that the token can be minted again when it
 // expires; it has no refresh token.
-func ClientCredentials(ctx context.Context, o ClientCredentialsOptions) (*keychain.Session, error) {
-	now := o.Now
-	if now == nil {
-		now = time.Now
-	}
+func (c *Client) ClientCredentials(ctx context.Context, o ClientCredentialsOptions) (*keychain.Session, error) {
 	style := oauth2.AuthStyleInHeader
-	if m := o.Provider.TokenAuthMethods; len(m) > 0 && !slices.Contains(m, "client_secret_basic") {
+	if m := c.Provider.TokenAuthMethods; len(m) > 0 && !slices.Contains(m, "client_secret_basic") {
 		if !slices.Contains(m, "client_secret_post") {
 			return nil, fmt.Errorf("the provider supports neither client_secret_basic nor client_secret_post (it lists %s)", strings.Join(m, ", "))
 		}
 		style = oauth2.AuthStyleInParams
 	}
 	cfg := &clientcredentials.Config{
-		ClientID: o.ClientID, ClientSecret: o.ClientSecret, TokenURL: o.Provider.TokenEndpoint,
+		ClientID: c.ClientID, ClientSecret: o.ClientSecret, TokenURL: c.Provider.TokenEndpoint,
 		Scopes: o.Scopes, AuthStyle: style,
 	}
 	if o.Resource != "" {
 		cfg.EndpointParams = url.Values{"resource": {o.Resource}}
 	}
-	obtained := now()
-	tok, err := cfg.Token(httpContext(ctx, o.HTTPClient))
+	obtained := c.now()
+	tok, err := cfg.Token(httpContext(ctx, c.HTTP))
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && (re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client") &&
@@ -102,8 +90,8 @@ func ClientCredentials(ctx context.Context, o ClientCredentialsOptions) (*keycha
 		return nil, err
 	}
 	s := sessionFromToken(tok, obtained, o.Scopes)
-	s.Issuer, s.ClientID = o.Provider.Issuer, o.ClientID
-	s.Subject = "client_id_" + o.ClientID
+	s.Issuer, s.ClientID = c.Provider.Issuer, c.ClientID
+	s.Subject = "client_id_" + c.ClientID
 	s.GrantType = keychain.GrantClientCredentials
 	s.ClientSecret, s.Resource = o.ClientSecret, o.Resource
 	s.RefreshToken = ""
@@ -120,48 +108,40 @@ func (e *ClientCredentialsError) Error() string {
 
 func (e *ClientCredentialsError) Unwrap() error { return e.Err }
 
-// ErrNoDeviceGrant is returned by DeviceLogin when the provider's discovery
+// ErrNoDeviceGrant is returned by Device when the provider's discovery
 // document has no device_authorization_endpoint.
 var ErrNoDeviceGrant = errors.New("the provider does not offer the device authorization grant (its discovery document has no device_authorization_endpoint; Authgear has none)")
 
 // DeviceOptions configure a device authorization grant login.
 type DeviceOptions struct {
-	Provider *ProviderInfo
-	ClientID string
-	Scope    string
+	Scope string
 	// Show is called with the code to enter and where; it may open a browser.
-	Show       func(userCode, verificationURI, verificationURIComplete string)
-	Timeout    time.Duration
-	HTTPClient *http.Client
-	Now        func() time.Time
+	Show    func(userCode, verificationURI, verificationURIComplete string)
+	Timeout time.Duration
 }
 
-// DeviceLogin runs the device authorization grant (RFC 8628): it shows the
+// Device runs the device authorization grant (RFC 8628): it shows the
 // user code and verification URL, then polls the token endpoint at the
 // provider's interval, slowing down when told to, until the user approves,
 // denies, or the code expires.
-func DeviceLogin(ctx context.Context, o DeviceOptions) (*keychain.Session, error) {
-	if o.Provider.DeviceAuthorizationEndpoint == "" {
+func (c *Client) Device(ctx context.Context, o DeviceOptions) (*keychain.Session, error) {
+	if c.Provider.DeviceAuthorizationEndpoint == "" {
 		return nil, ErrNoDeviceGrant
-	}
-	now := o.Now
-	if now == nil {
-		now = time.Now
 	}
 	scope := o.Scope
 	if scope == "" {
 		scope = DefaultScope
 	}
 	cfg := &oauth2.Config{
-		ClientID: o.ClientID,
+		ClientID: c.ClientID,
 		Endpoint: oauth2.Endpoint{
-			DeviceAuthURL: o.Provider.DeviceAuthorizationEndpoint,
-			TokenURL:      o.Provider.TokenEndpoint,
+			DeviceAuthURL: c.Provider.DeviceAuthorizationEndpoint,
+			TokenURL:      c.Provider.TokenEndpoint,
 			AuthStyle:     oauth2.AuthStyleInParams,
 		},
 		Scopes: strings.Fields(scope),
 	}
-	hctx := httpContext(ctx, o.HTTPClient)
+	hctx := httpContext(ctx, c.HTTP)
 	da, err := cfg.DeviceAuth(hctx)
 	if err != nil {
 		return nil, tokenEndpointError("device authorization", err)
@@ -199,10 +179,10 @@ func DeviceLogin(ctx context.Context, o DeviceOptions) (*keychain.Session, error
 	if err := checkTokenResponse(tok); err != nil {
 		return nil, err
 	}
-	s := sessionFromToken(tok, now(), cfg.Scopes)
-	s.Issuer, s.ClientID = o.Provider.Issuer, o.ClientID
+	s := sessionFromToken(tok, c.now(), cfg.Scopes)
+	s.Issuer, s.ClientID = c.Provider.Issuer, c.ClientID
 	if raw, _ := tok.Extra("id_token").(string); raw != "" {
-		idt, err := verifyIDToken(ctx, o.Provider, o.ClientID, raw, o.HTTPClient, now, idTokenCheck{})
+		idt, err := c.verifyIDToken(ctx, raw, idTokenCheck{})
 		if err != nil {
 			return nil, err
 		}

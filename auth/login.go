@@ -42,8 +42,6 @@ type Browser interface {
 
 // LoginOptions configures one interactive login.
 type LoginOptions struct {
-	Provider    *ProviderInfo
-	ClientID    string
 	Scope       string // space separated; DefaultScope when empty
 	RedirectURI string // DefaultRedirectURI when empty
 	// RandomPort listens on a port chosen by the OS and sends that port in
@@ -76,9 +74,7 @@ type LoginOptions struct {
 	// only when Finish succeeded, and shows the failure otherwise.
 	Finish func(*keychain.Session) error
 
-	Timeout    time.Duration // DefaultLoginTimeout when zero
-	HTTPClient *http.Client
-	Now        func() time.Time
+	Timeout time.Duration // DefaultLoginTimeout when zero
 }
 
 // ProviderError is an error the provider returned to the redirect URI
@@ -149,11 +145,7 @@ func checkResponseIssuer(p *ProviderInfo, q url.Values) error {
 // ID token and returns the new session. It accepts exactly one callback that
 // carries the right state; others are answered with an error page and
 // ignored. It returns ctx.Err() when ctx is cancelled.
-func Login(ctx context.Context, opts LoginOptions) (*keychain.Session, error) {
-	now := opts.Now
-	if now == nil {
-		now = time.Now
-	}
+func (c *Client) Login(ctx context.Context, opts LoginOptions) (*keychain.Session, error) {
 	scope := opts.Scope
 	if scope == "" {
 		scope = DefaultScope
@@ -192,10 +184,10 @@ func Login(ctx context.Context, opts LoginOptions) (*keychain.Session, error) {
 	state, nonce := randomString(), randomString()
 	verifier := oauth2.GenerateVerifier()
 	cfg := &oauth2.Config{
-		ClientID: opts.ClientID,
+		ClientID: c.ClientID,
 		Endpoint: oauth2.Endpoint{
-			AuthURL:   opts.Provider.AuthorizationEndpoint,
-			TokenURL:  opts.Provider.TokenEndpoint,
+			AuthURL:   c.Provider.AuthorizationEndpoint,
+			TokenURL:  c.Provider.TokenEndpoint,
 			AuthStyle: oauth2.AuthStyleInParams,
 		},
 		RedirectURL: redirect,
@@ -224,7 +216,7 @@ func Login(ctx context.Context, opts LoginOptions) (*keychain.Session, error) {
 	results := make(chan callbackResult, 1)
 	var once sync.Once
 	srv := &http.Server{
-		Handler:           callbackHandler(ru.Path, state, opts.Provider, results, &once),
+		Handler:           callbackHandler(ru.Path, state, c.Provider, results, &once),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go func() { _ = srv.Serve(ln) }()
@@ -235,7 +227,7 @@ func Login(ctx context.Context, opts LoginOptions) (*keychain.Session, error) {
 	}()
 
 	if opts.Paste != nil {
-		go readPasted(opts.Paste, state, opts.Provider, results, &once, opts.PasteRejected)
+		go readPasted(opts.Paste, state, c.Provider, results, &once, opts.PasteRejected)
 	}
 
 	var browserErr error
@@ -260,7 +252,7 @@ func Login(ctx context.Context, opts LoginOptions) (*keychain.Session, error) {
 		return nil, ErrLoginTimeout
 	case res = <-results:
 	}
-	s, err := finishLogin(ctx, opts, cfg, res, verifier, nonce, now)
+	s, err := c.finishLogin(ctx, opts, cfg, res, verifier, nonce)
 	if res.outcome != nil {
 		res.outcome <- err
 	}
@@ -272,12 +264,12 @@ func Login(ctx context.Context, opts LoginOptions) (*keychain.Session, error) {
 
 // finishLogin exchanges the code, verifies the answer and the ID token,
 // and runs opts.Finish.
-func finishLogin(ctx context.Context, opts LoginOptions, cfg *oauth2.Config, res callbackResult, verifier, nonce string, now func() time.Time) (*keychain.Session, error) {
+func (c *Client) finishLogin(ctx context.Context, opts LoginOptions, cfg *oauth2.Config, res callbackResult, verifier, nonce string) (*keychain.Session, error) {
 	if res.err != nil {
 		return nil, res.err
 	}
-	hctx := httpContext(ctx, opts.HTTPClient)
-	obtained := now()
+	hctx := httpContext(ctx, c.HTTP)
+	obtained := c.now()
 	tok, err := cfg.Exchange(hctx, res.code, oauth2.VerifierOption(verifier))
 	if err != nil {
 		return nil, tokenEndpointError("code exchange", err)
@@ -289,7 +281,7 @@ func finishLogin(ctx context.Context, opts LoginOptions, cfg *oauth2.Config, res
 	if rawID == "" {
 		return nil, errors.New("the provider returned no ID token; is the openid scope requested?")
 	}
-	idt, err := verifyIDToken(ctx, opts.Provider, opts.ClientID, rawID, opts.HTTPClient, now, idTokenCheck{nonce: nonce})
+	idt, err := c.verifyIDToken(ctx, rawID, idTokenCheck{nonce: nonce})
 	if err != nil {
 		return nil, err
 	}
@@ -299,8 +291,8 @@ func finishLogin(ctx context.Context, opts LoginOptions, cfg *oauth2.Config, res
 		}
 	}
 	s := sessionFromToken(tok, obtained, cfg.Scopes)
-	s.Issuer = opts.Provider.Issuer
-	s.ClientID = opts.ClientID
+	s.Issuer = c.Provider.Issuer
+	s.ClientID = c.ClientID
 	s.Subject = idt.Subject
 	s.IDToken = rawID
 	if opts.Finish != nil {

@@ -4,12 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
-	"strconv"
-	"strings"
 	"time"
-
-	"golang.org/x/oauth2"
 
 	"github.com/agcurl/agcurl/keychain"
 )
@@ -88,35 +83,21 @@ const RefreshFraction = 0.9
 // taken, so that with refresh-token rotation exactly one process refreshes
 // and the others use its result.
 type Refresher struct {
-	Profile    string
-	ClientID   string
-	Provider   *ProviderInfo
-	Store      SessionStore
-	Locker     Locker
-	HTTPClient *http.Client
-	Now        func() time.Time
+	// Client talks to the provider; its Provider and ClientID are the
+	// profile's configuration, which a stored session must match.
+	Client  *Client
+	Profile string
+	Store   SessionStore
+	Locker  Locker
 	// Rotated, when set, is called after a refresh that replaced the
 	// refresh token.
 	Rotated func()
 	// EnvVar names the environment variable the session's refresh token
 	// came from, if any, for the messages when the provider rejects it.
 	EnvVar string
-	// MaxRetryWait bounds how long a refresh waits when the token endpoint
-	// answers 429 or 503 with Retry-After (and never past ctx's deadline);
-	// DefaultMaxRetryWait when zero. A longer Retry-After is not waited
-	// for: the error says when to try again.
-	MaxRetryWait time.Duration
 }
 
-// DefaultMaxRetryWait is Refresher.MaxRetryWait's default.
-const DefaultMaxRetryWait = 5 * time.Second
-
-func (r *Refresher) now() time.Time {
-	if r.Now == nil {
-		return time.Now()
-	}
-	return r.Now()
-}
+func (r *Refresher) now() time.Time { return r.Client.now() }
 
 // Fresh reports whether s's access token can be used without a refresh at
 // time now: it exists, and either has no known expiry and no refresh token
@@ -178,7 +159,7 @@ func (r *Refresher) load() (*keychain.Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.Issuer != r.Provider.Issuer || s.ClientID != r.ClientID {
+	if s.Issuer != r.Client.Provider.Issuer || s.ClientID != r.Client.ClientID {
 		return nil, r.loginRequired("the stored session belongs to another endpoint or client than the profile's configuration")
 	}
 	return s, nil
@@ -209,52 +190,20 @@ func (r *Refresher) refresh(ctx context.Context, rejected string) (*keychain.Ses
 		return nil, r.loginRequired("the access token has expired and the session has no refresh token")
 	}
 
-	obtained := r.now()
-	tok, err := r.refreshGrant(ctx, s.RefreshToken)
+	ns, err := r.Client.Refresh(ctx, s)
+	var revoked *GrantRevokedError
+	if errors.As(err, &revoked) {
+		// The provider no longer knows this session: forget it, so that
+		// the next command says "not logged in" at once.
+		if derr := r.Store.Delete(r.Profile); derr != nil {
+			return nil, fmt.Errorf("the session was revoked or has expired, and removing it failed: %w", derr)
+		}
+		if r.EnvVar != "" {
+			return nil, r.loginRequired("the provider does not accept the refresh token (revoked, expired, or rotated away)")
+		}
+		return nil, r.loginRequired("the session was revoked or has expired")
+	}
 	if err != nil {
-		var re *oauth2.RetrieveError
-		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" && re.Response != nil && re.Response.StatusCode == http.StatusBadRequest {
-			// The provider no longer knows this session (RFC 6749 5.2: a
-			// 400 with invalid_grant; the same text in a 200 or a 5xx is
-			// not that): forget it, so that the next command says "not
-			// logged in" at once.
-			if derr := r.Store.Delete(r.Profile); derr != nil {
-				return nil, fmt.Errorf("the session was revoked or has expired, and removing it failed: %w", derr)
-			}
-			if r.EnvVar != "" {
-				return nil, r.loginRequired("the provider does not accept the refresh token (revoked, expired, or rotated away)")
-			}
-			return nil, r.loginRequired("the session was revoked or has expired")
-		}
-		// Network errors, 5xx, rate limits, garbage: keep the session.
-		return nil, &TemporaryError{Err: tokenEndpointError("refresh the access token", err), RetryAfter: retryAfterOf(err)}
-	}
-	if err := checkTokenResponse(tok); err != nil {
-		return nil, &TemporaryError{Err: fmt.Errorf("refresh the access token: %w", err)}
-	}
-	ns := sessionFromToken(tok, obtained, s.Scopes)
-	ns.Issuer, ns.ClientID, ns.Subject = s.Issuer, s.ClientID, s.Subject
-	ns.IDToken = s.IDToken
-	if id, _ := tok.Extra("id_token").(string); id != "" {
-		// OIDC Core 12.2: verified like the login's, for the same user.
-		idt, err := verifyIDToken(ctx, r.Provider, r.ClientID, id, r.HTTPClient, r.Now, idTokenCheck{subject: s.Subject})
-		var keys *KeysUnavailableError
-		switch {
-		case errors.As(err, &keys):
-			// The provider's keys could not be fetched just now: the ID
-			// token cannot be checked, so it is dropped (as if the answer
-			// had none) and the previous one kept. The tokens themselves
-			// are kept: with rotation, the old refresh token is dead.
-		case err != nil:
-			if ns.RefreshToken != "" && ns.RefreshToken != s.RefreshToken {
-				return nil, fmt.Errorf("refresh the access token: %w; nothing was stored, and since that answer also replaced the refresh token, the session cannot be renewed any more", err)
-			}
-			return nil, fmt.Errorf("refresh the access token: %w; nothing was stored", err)
-		default:
-			ns.IDToken, ns.Subject = id, idt.Subject
-		}
-	}
-	if err := r.checkUsable(ns); err != nil {
 		return nil, err
 	}
 	if err := r.Store.Save(r.Profile, ns); err != nil {
@@ -269,90 +218,14 @@ func (r *Refresher) refresh(ctx context.Context, rejected string) (*keychain.Ses
 	return ns, nil
 }
 
-// refreshGrant runs the refresh token grant, waiting for a short
-// Retry-After as retryAfter allows.
-func (r *Refresher) refreshGrant(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
-	cfg := &oauth2.Config{
-		ClientID: r.ClientID,
-		Endpoint: oauth2.Endpoint{TokenURL: r.Provider.TokenEndpoint, AuthStyle: oauth2.AuthStyleInParams},
-	}
-	var tok *oauth2.Token
-	err := r.retryAfter(ctx, func() error {
-		var err error
-		tok, err = cfg.TokenSource(httpContext(ctx, r.HTTPClient), &oauth2.Token{RefreshToken: refreshToken}).Token()
-		return err
-	})
-	return tok, err
-}
-
-// retryAfter runs call, and once more when the token endpoint asked to wait
-// (429 or 503 with Retry-After) no longer than MaxRetryWait and ctx's
-// deadline allow.
-func (r *Refresher) retryAfter(ctx context.Context, call func() error) error {
-	maxWait := r.MaxRetryWait
-	if maxWait <= 0 {
-		maxWait = DefaultMaxRetryWait
-	}
-	err := call()
-	wait := retryAfterOf(err)
-	if err == nil || wait <= 0 || wait > maxWait {
-		return err
-	}
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-		return err
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-	}
-	return call()
-}
-
-// checkUsable refuses a new session whose access token is already past its
-// expiry: handing it out would break the promise that token never prints
-// an expired token.
-func (r *Refresher) checkUsable(s *keychain.Session) error {
-	if !s.Expiry.IsZero() && !r.now().Before(s.Expiry) {
-		return &TemporaryError{Err: errors.New("the provider issued an access token that has already expired (check the clocks, and expires_in)")}
-	}
-	return nil
-}
-
-// retryAfterOf returns the Retry-After of a 429 or 503 answer from the
-// token endpoint (seconds or an HTTP date), or 0.
-func retryAfterOf(err error) time.Duration {
-	var re *oauth2.RetrieveError
-	if !errors.As(err, &re) || re.Response == nil {
-		return 0
-	}
-	if c := re.Response.StatusCode; c != http.StatusTooManyRequests && c != http.StatusServiceUnavailable {
-		return 0
-	}
-	v := strings.TrimSpace(re.Response.Header.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && time.Until(t) > 0 {
-		return time.Until(t).Round(time.Second)
-	}
-	return 0
-}
-
 // remint gets a machine client's session a new access token with its
 // client credentials; there is no refresh token to use.
 func (r *Refresher) remint(ctx context.Context, s *keychain.Session) (*keychain.Session, error) {
 	var ns *keychain.Session
-	err := r.retryAfter(ctx, func() error {
+	err := r.Client.retryAfter(ctx, func() error {
 		var err error
-		ns, err = ClientCredentials(ctx, ClientCredentialsOptions{
-			Provider: r.Provider, ClientID: s.ClientID, ClientSecret: s.ClientSecret, Resource: s.Resource,
-			Scopes: s.Scopes, HTTPClient: r.HTTPClient, Now: r.Now,
+		ns, err = r.Client.ClientCredentials(ctx, ClientCredentialsOptions{
+			ClientSecret: s.ClientSecret, Resource: s.Resource, Scopes: s.Scopes,
 		})
 		return err
 	})
@@ -372,7 +245,7 @@ func (r *Refresher) remint(ctx context.Context, s *keychain.Session) (*keychain.
 	if err != nil {
 		return nil, &TemporaryError{Err: err, RetryAfter: retryAfterOf(err)}
 	}
-	if err := r.checkUsable(ns); err != nil {
+	if err := r.Client.checkUsable(ns); err != nil {
 		return nil, err
 	}
 	if err := r.Store.Save(r.Profile, ns); err != nil {

@@ -23,8 +23,7 @@ import (
 func loginWithFinish(t *testing.T, info *auth.ProviderInfo, finish func(*keychain.Session) error) (error, chan error) {
 	t.Helper()
 	page := make(chan error, 1)
-	_, err := auth.Login(context.Background(), auth.LoginOptions{
-		Provider: info, ClientID: testop.CLIClientID,
+	_, err := cli(info).Login(context.Background(), auth.LoginOptions{
 		RedirectURI: "http://127.0.0.1:53682/callback", RandomPort: true,
 		Browser: browser.Async{Errs: page}, ShowURL: func(string, error) {},
 		Finish: finish, Timeout: 20 * time.Second,
@@ -42,8 +41,7 @@ func TestLoginPageWaitsForTheSave(t *testing.T) {
 	page := make(chan error, 1)
 	done := make(chan error, 1)
 	go func() {
-		_, err := auth.Login(context.Background(), auth.LoginOptions{
-			Provider: info, ClientID: testop.CLIClientID,
+		_, err := cli(info).Login(context.Background(), auth.LoginOptions{
 			RedirectURI: "http://127.0.0.1:53682/callback", RandomPort: true,
 			Browser: browser.Async{Errs: page}, ShowURL: func(string, error) {},
 			Finish:  func(*keychain.Session) error { close(entered); <-release; return nil },
@@ -158,12 +156,12 @@ func TestProviderResponsesAreCapped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = auth.RefreshTokenLogin(ctx, info, "cli", "rt", srv.Client(), nil)
+	_, err = (&auth.Client{Provider: info, ClientID: "cli", HTTP: srv.Client()}).WithRefreshToken(ctx, "rt")
 	if err == nil || !strings.Contains(err.Error(), "exceeds 1024 KiB") {
 		t.Fatalf("endless JWKS: want the size error, got %v", err)
 	}
 
-	_, err = auth.UserInfo(ctx, srv.Client(), info.UserinfoEndpoint, "at", "alice")
+	_, err = (&auth.Client{Provider: info, ClientID: "cli", HTTP: srv.Client()}).UserInfo(ctx, "at", "alice")
 	if !errors.Is(err, auth.ErrResponseTooLarge) {
 		t.Fatalf("endless userinfo: want ErrResponseTooLarge, got %v", err)
 	}

@@ -63,16 +63,14 @@ type idTokenCheck struct {
 // several audiences azp must be present, and when present it must be our
 // client id); then the nonce or subject in want. It is the one ID token
 // verifier, used by every grant and by refresh.
-func verifyIDToken(ctx context.Context, p *ProviderInfo, clientID, raw string, client *http.Client, now func() time.Time, want idTokenCheck) (*oidc.IDToken, error) {
-	if now == nil {
-		now = time.Now
-	}
-	hc := httpClient(client)
+func (c *Client) verifyIDToken(ctx context.Context, raw string, want idTokenCheck) (*oidc.IDToken, error) {
+	p, clientID := c.Provider, c.ClientID
+	hc := httpClient(c.HTTP)
 	fetch := &keysFetch{base: hc.Transport}
 	kc := *hc
 	kc.Transport = fetch
 	v := oidc.NewVerifier(p.Issuer, oidc.NewRemoteKeySet(oidc.ClientContext(ctx, &kc), p.JWKSURI),
-		&oidc.Config{ClientID: clientID, Now: now})
+		&oidc.Config{ClientID: clientID, Now: c.now})
 	idt, err := v.Verify(oidc.ClientContext(ctx, &kc), raw)
 	if err != nil && fetch.failed.Load() {
 		return nil, &KeysUnavailableError{Err: err}

@@ -195,7 +195,7 @@ func loginRun(ctx context.Context, f *Factory, g *globalOptions, o *loginOptions
 		if err != nil {
 			return err
 		}
-		s, err = auth.RefreshTokenLogin(ctx, p.profile.Provider, p.profile.ClientID, rt, f.HTTPClient, f.Now)
+		s, err = p.client().WithRefreshToken(ctx, rt)
 		if err != nil {
 			return err
 		}
@@ -206,9 +206,8 @@ func loginRun(ctx context.Context, f *Factory, g *globalOptions, o *loginOptions
 		if err != nil {
 			return err
 		}
-		s, err = auth.ClientCredentials(ctx, auth.ClientCredentialsOptions{
-			Provider: p.profile.Provider, ClientID: p.profile.ClientID, ClientSecret: secret,
-			Resource: o.Resource, Scopes: strings.Fields(o.Scope), HTTPClient: f.HTTPClient, Now: f.Now,
+		s, err = p.client().ClientCredentials(ctx, auth.ClientCredentialsOptions{
+			ClientSecret: secret, Resource: o.Resource, Scopes: strings.Fields(o.Scope),
 		})
 		var rejected *auth.ClientCredentialsError
 		if errors.As(err, &rejected) {
@@ -222,9 +221,8 @@ func loginRun(ctx context.Context, f *Factory, g *globalOptions, o *loginOptions
 			return err
 		}
 	case o.Device:
-		s, err = auth.DeviceLogin(ctx, auth.DeviceOptions{
-			Provider: p.profile.Provider, ClientID: p.profile.ClientID, Scope: scope,
-			Timeout: o.Timeout, HTTPClient: f.HTTPClient, Now: f.Now,
+		s, err = p.client().Device(ctx, auth.DeviceOptions{
+			Scope: scope, Timeout: o.Timeout,
 			Show: func(code, uri, complete string) {
 				fmt.Fprintf(f.IO.ErrOut, "To sign in, open %s and enter the code:\n\n  %s\n\n", termsafe.String(uri), termsafe.String(code))
 				if openBrowser && complete != "" {
@@ -257,7 +255,7 @@ func loginRun(ctx context.Context, f *Factory, g *globalOptions, o *loginOptions
 	if r := commit.replaced; r != nil {
 		// Do not leave the replaced grant alive at the provider.
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_ = auth.Revoke(rctx, f.HTTPClient, p.profile.Provider.RevocationEndpoint, r.ClientID, r.RefreshToken)
+		_ = p.client().Revoke(rctx, r.RefreshToken)
 		cancel()
 	}
 	pal := newPalette(f.IO.ColorErr)
@@ -364,8 +362,6 @@ func browserLogin(ctx context.Context, f *Factory, p *profileContext, o *loginOp
 	pal := newPalette(f.IO.ColorErr)
 	paste := o.NoBrowser && f.IO.InTTY
 	opts := auth.LoginOptions{
-		Provider:    p.profile.Provider,
-		ClientID:    p.profile.ClientID,
 		Scope:       scope,
 		RedirectURI: p.profile.RedirectURI,
 		Prompt:      o.Prompt,
@@ -374,8 +370,6 @@ func browserLogin(ctx context.Context, f *Factory, p *profileContext, o *loginOp
 		Signup:      o.Signup,
 		SSO:         o.SSO,
 		Timeout:     o.Timeout,
-		HTTPClient:  f.HTTPClient,
-		Now:         f.Now,
 		ShowURL: func(u string, browserErr error) {
 			u = termsafe.String(u)
 			switch {
@@ -426,7 +420,7 @@ func browserLogin(ctx context.Context, f *Factory, p *profileContext, o *loginOp
 		}
 		return finish(s)
 	}
-	return auth.Login(ctx, opts)
+	return p.client().Login(ctx, opts)
 }
 
 // readSecret returns $env when set, else reads one line from stdin: on a

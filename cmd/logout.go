@@ -149,5 +149,6 @@ func revokeAtIssuer(ctx context.Context, f *Factory, p *profileContext, s *keych
 			return fmt.Errorf("the session came from %s, which the profile no longer uses: %w", s.Issuer, err)
 		}
 	}
-	return auth.Revoke(rctx, f.HTTPClient, info.RevocationEndpoint, s.ClientID, token)
+	c := &auth.Client{Provider: info, ClientID: s.ClientID, HTTP: f.HTTPClient, Now: f.Now}
+	return c.Revoke(rctx, token)
 }

@@ -108,6 +108,12 @@ func (p *profileContext) requireConfigured(ctx context.Context) error {
 	return nil
 }
 
+// client is the OpenID Connect client for the profile's provider; the
+// profile must be configured (requireConfigured).
+func (p *profileContext) client() *auth.Client {
+	return &auth.Client{Provider: p.profile.Provider, ClientID: p.profile.ClientID, HTTP: p.f.HTTPClient, Now: p.f.Now}
+}
+
 // profileFlag is " --profile NAME" for a profile other than the default
 // one, else "", for the commands that messages suggest.
 func (p *profileContext) profileFlag() string {
@@ -165,12 +171,9 @@ func (p *profileContext) refresher(ctx context.Context) (*auth.Refresher, error)
 		return nil, err
 	}
 	r := &auth.Refresher{
-		Profile:    p.name,
-		ClientID:   p.profile.ClientID,
-		Provider:   p.profile.Provider,
-		Locker:     dirLocker(p.dir),
-		HTTPClient: p.f.HTTPClient,
-		Now:        p.f.Now,
+		Client:  p.client(),
+		Profile: p.name,
+		Locker:  dirLocker(p.dir),
 	}
 	if rt := p.f.Getenv("AGCURL_REFRESH_TOKEN"); rt != "" {
 		mem := &keychain.MemoryStore{}

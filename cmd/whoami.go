@@ -42,9 +42,9 @@ func whoamiRun(ctx context.Context, f *Factory, g *globalOptions, asJSON bool) e
 	if err := p.requireConfigured(ctx); err != nil {
 		return err
 	}
-	endpoint := p.profile.Provider.UserinfoEndpoint
+	c := p.client()
 	if at := f.Getenv("AGCURL_ACCESS_TOKEN"); at != "" {
-		raw, err := auth.UserInfo(ctx, f.HTTPClient, endpoint, at, "")
+		raw, err := c.UserInfo(ctx, at, "")
 		if errors.Is(err, auth.ErrUnauthorized) {
 			return &needsLoginError{msg: "the provider rejects the access token in AGCURL_ACCESS_TOKEN; replace it"}
 		}
@@ -64,12 +64,12 @@ func whoamiRun(ctx context.Context, f *Factory, g *globalOptions, asJSON bool) e
 	if s.GrantType == keychain.GrantClientCredentials {
 		return printMachineClient(f, p, s, asJSON)
 	}
-	raw, err := auth.UserInfo(ctx, f.HTTPClient, endpoint, s.AccessToken, s.Subject)
+	raw, err := c.UserInfo(ctx, s.AccessToken, s.Subject)
 	if errors.Is(err, auth.ErrUnauthorized) {
 		if s, err = r.ForceRefresh(ctx, s.AccessToken); err != nil {
 			return p.withHint(err)
 		}
-		raw, err = auth.UserInfo(ctx, f.HTTPClient, endpoint, s.AccessToken, s.Subject)
+		raw, err = c.UserInfo(ctx, s.AccessToken, s.Subject)
 	}
 	if errors.Is(err, auth.ErrUnauthorized) {
 		return &needsLoginError{msg: "the provider rejects this session's tokens; run `" + p.loginCommand() + "`"}
