@@ -106,7 +106,7 @@ secrets. Change it with 'agcurl configure'.`,
 
 func configureRun(ctx context.Context, f *Factory, g *globalOptions, o *configureOptions, fl *pflag.FlagSet) error {
 	scopeSet := fl.Changed("scope")
-	p, err := resolveProfile(f, g)
+	p, err := resolveProfile(f, g.Profile)
 	if err != nil {
 		return err
 	}
@@ -239,7 +239,7 @@ func firstNonEmpty(vals ...string) string {
 }
 
 func showConfig(f *Factory, g *globalOptions, asJSON bool) error {
-	p, err := resolveProfile(f, g)
+	p, err := resolveProfile(f, g.Profile)
 	if err != nil {
 		return err
 	}
@@ -284,7 +284,7 @@ func showConfig(f *Factory, g *globalOptions, asJSON bool) error {
 }
 
 func setDefaultProfile(ctx context.Context, f *Factory, g *globalOptions) error {
-	p, err := resolveProfile(f, g)
+	p, err := resolveProfile(f, g.Profile)
 	if err != nil {
 		return err
 	}
@@ -305,7 +305,7 @@ func deleteProfile(ctx context.Context, f *Factory, name string) error {
 	if err := keychain.ValidateProfileName(name); err != nil {
 		return &UsageError{Err: err}
 	}
-	p, err := resolveProfile(f, &globalOptions{Profile: name})
+	p, err := resolveProfile(f, name)
 	if err != nil {
 		return err
 	}
@@ -326,4 +326,36 @@ func deleteProfile(ctx context.Context, f *Factory, name string) error {
 	}
 	fmt.Fprintf(f.IO.ErrOut, "%s Deleted profile %s\n", newPalette(f.IO.ColorErr).green("✓"), name)
 	return nil
+}
+
+func newProfilesCmd(f *Factory, g *globalOptions) *cobra.Command {
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "profiles",
+		Short: "List the configured profiles (same as configure --list)",
+		Long: `List the configured profiles; the current one (--profile, $AGCURL_PROFILE or
+the default) is marked with *. Set the default with
+'agcurl configure --profile NAME --set-default'; delete one with
+'agcurl configure --delete NAME'.`,
+		Example: "  agcurl profiles\n  agcurl profiles --json",
+		Args:    exactArgs(0, ""),
+		RunE:    func(c *cobra.Command, args []string) error { return showConfig(f, g, asJSON) },
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+// NewCmdConfigure is a shim until this command takes the XOptions shape.
+func NewCmdConfigure(f *Factory, runF func(*configureOptions) error) *cobra.Command {
+	return newConfigureCmd(f, f.global)
+}
+
+// NewCmdConfig is a shim until this command takes the XOptions shape.
+func NewCmdConfig(f *Factory, runF func(*configureOptions) error) *cobra.Command {
+	return newConfigCmd(f, f.global)
+}
+
+// NewCmdProfiles is a shim until this command takes the XOptions shape.
+func NewCmdProfiles(f *Factory, runF func(*configureOptions) error) *cobra.Command {
+	return newProfilesCmd(f, f.global)
 }

@@ -33,6 +33,33 @@ type Factory struct {
 	Keyring keychain.KeyringAPI
 	// Now is the clock.
 	Now func() time.Time
+
+	// global holds the flags every command takes (--profile, --color);
+	// NewRootCmd sets it on its own copy of the Factory.
+	global *globalOptions
+}
+
+// forInvocation returns a copy of f, with its own IOStreams and global
+// options, for one command line.
+func (f *Factory) forInvocation() *Factory {
+	c := *f
+	if f.IO != nil {
+		io := *f.IO
+		c.IO = &io
+	}
+	c.global = &globalOptions{}
+	return &c
+}
+
+// profileFunc returns the lazy resolver of the profile this command line
+// names (--profile, $AGCURL_PROFILE, the default profile, "default"). It
+// is called in RunE, after the flags are parsed.
+func (f *Factory) profileFunc() func() (*profileContext, error) {
+	name := ""
+	if f.global != nil {
+		name = f.global.Profile
+	}
+	return func() (*profileContext, error) { return resolveProfile(f, name) }
 }
 
 // NewFactory returns the factory for the real process.

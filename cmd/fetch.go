@@ -219,7 +219,7 @@ func fetchRun(ctx context.Context, f *Factory, g *globalOptions, o *fetchOptions
 	var p *profileContext
 	if !o.NoAuth || strings.HasPrefix(rawURL, "/") {
 		var err error
-		if p, err = resolveProfile(f, g); err != nil {
+		if p, err = resolveProfile(f, g.Profile); err != nil {
 			return err
 		}
 	}
@@ -394,4 +394,9 @@ func tokenPolicy(p *profileContext) httpcall.TokenPolicy {
 		AllowedOrigins: allowed,
 		ConfigHint:     "allow it with `agcurl configure" + flag + " --allow-origin ORIGIN`",
 	}
+}
+
+// NewCmdFetch is a shim until this command takes the XOptions shape.
+func NewCmdFetch(f *Factory, runF func(*fetchOptions) error) *cobra.Command {
+	return newFetchCmd(f, f.global)
 }

@@ -139,7 +139,7 @@ const nonInteractiveHelp = "without a terminal, use `agcurl login --client-crede
 	"or set AGCURL_ACCESS_TOKEN or AGCURL_REFRESH_TOKEN (see `agcurl help environment`)"
 
 func loginRun(ctx context.Context, f *Factory, g *globalOptions, o *loginOptions) error {
-	p, err := resolveProfile(f, g)
+	p, err := resolveProfile(f, g.Profile)
 	if err != nil {
 		return err
 	}
@@ -486,4 +486,9 @@ func (p *profileContext) recordStorage(ctx context.Context, name string) error {
 		}
 	}
 	return nil
+}
+
+// NewCmdLogin is a shim until this command takes the XOptions shape.
+func NewCmdLogin(f *Factory, runF func(*loginOptions) error) *cobra.Command {
+	return newLoginCmd(f, f.global)
 }

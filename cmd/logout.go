@@ -33,14 +33,14 @@ an error. --all logs out of every profile.`,
 				if c.Flags().Changed("profile") {
 					return usageErrorf("--all and --profile cannot be used together")
 				}
-				p, err := resolveProfile(f, g)
+				p, err := resolveProfile(f, g.Profile)
 				if err != nil {
 					return err
 				}
 				// Every profile is tried, even after one fails.
 				var failed []string
 				for _, name := range p.cfg.ProfileNames() {
-					q, err := resolveProfile(f, &globalOptions{Profile: name})
+					q, err := resolveProfile(f, name)
 					if err == nil {
 						err = logoutProfile(c.Context(), f, q, false)
 					}
@@ -57,7 +57,7 @@ an error. --all logs out of every profile.`,
 				}
 				return nil
 			}
-			p, err := resolveProfile(f, g)
+			p, err := resolveProfile(f, g.Profile)
 			if err != nil {
 				return err
 			}
@@ -151,4 +151,9 @@ func revokeAtIssuer(ctx context.Context, f *Factory, p *profileContext, s *keych
 	}
 	c := &auth.Client{Provider: info, ClientID: s.ClientID, HTTP: f.HTTPClient, Now: f.Now}
 	return c.Revoke(rctx, token)
+}
+
+// NewCmdLogout is a shim until this command takes the XOptions shape.
+func NewCmdLogout(f *Factory, runF func(*struct{}) error) *cobra.Command {
+	return newLogoutCmd(f, f.global)
 }

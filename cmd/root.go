@@ -73,8 +73,11 @@ type globalOptions struct {
 }
 
 // NewRootCmd builds the command tree around f.
+//
+// The tree works on its own copy of f and of f.IO: flags such as --color
+// change that copy, never the caller's Factory.
 func NewRootCmd(f *Factory) *cobra.Command {
-	g := &globalOptions{}
+	f = f.forInvocation()
 	root := &cobra.Command{
 		Use:   "agcurl",
 		Short: "Make authorized API calls as a signed-in Authgear user",
@@ -99,37 +102,18 @@ a fresh access token attached: curl's manners, without pasting tokens around.
 	root.SetOut(f.IO.Out)
 	root.SetErr(f.IO.ErrOut)
 	root.SetVersionTemplate(currentBuild().String())
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		if c.Name() == "fetch" && strings.Contains(err.Error(), "unknown") {
-			err = fmt.Errorf("%w; agcurl fetch supports a subset of curl's options: see 'agcurl fetch --help'", err)
-		}
-		return &UsageError{Err: err}
-	})
-	root.PersistentFlags().StringVar(&g.Profile, "profile", "", "profile to use (default: $AGCURL_PROFILE, the default profile, or \"default\")")
-	root.PersistentFlags().StringVar(&g.Color, "color", "auto", "colour output: auto (on a terminal, unless NO_COLOR is set), always or never")
-	root.PersistentPreRunE = func(c *cobra.Command, args []string) error {
-		switch g.Color {
-		case "auto":
-		case "always":
-			f.IO.ColorOut, f.IO.ColorErr = true, true
-		case "never":
-			f.IO.ColorOut, f.IO.ColorErr = false, false
-		default:
-			return usageErrorf("--color must be auto, always or never")
-		}
-		return nil
-	}
+	addGlobalFlags(root, f)
 	root.AddCommand(
-		newConfigureCmd(f, g),
-		newConfigCmd(f, g),
-		newLoginCmd(f, g),
-		newWhoamiCmd(f, g),
-		newTokenCmd(f, g),
-		newFetchCmd(f, g),
-		newLogoutCmd(f, g),
-		newStatusCmd(f, g),
+		NewCmdConfigure(f, nil),
+		NewCmdConfig(f, nil),
+		NewCmdLogin(f, nil),
+		NewCmdWhoami(f, nil),
+		NewCmdToken(f, nil),
+		NewCmdFetch(f, nil),
+		NewCmdLogout(f, nil),
+		NewCmdStatus(f, nil),
 	)
-	root.AddCommand(newVersionCmd(f), newProfilesCmd(f, g), &cobra.Command{
+	root.AddCommand(NewCmdVersion(f, nil), NewCmdProfiles(f, nil), &cobra.Command{
 		Use:   "environment",
 		Short: "Environment variables, and what wins over what",
 		Long:  environmentHelp,
@@ -165,23 +149,6 @@ func exactArgs(n int, what string) cobra.PositionalArgs {
 	}
 }
 
-func newProfilesCmd(f *Factory, g *globalOptions) *cobra.Command {
-	var asJSON bool
-	c := &cobra.Command{
-		Use:   "profiles",
-		Short: "List the configured profiles (same as configure --list)",
-		Long: `List the configured profiles; the current one (--profile, $AGCURL_PROFILE or
-the default) is marked with *. Set the default with
-'agcurl configure --profile NAME --set-default'; delete one with
-'agcurl configure --delete NAME'.`,
-		Example: "  agcurl profiles\n  agcurl profiles --json",
-		Args:    exactArgs(0, ""),
-		RunE:    func(c *cobra.Command, args []string) error { return showConfig(f, g, asJSON) },
-	}
-	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	return c
-}
-
 const environmentHelp = `Settings are taken from, in this order (the first that is set wins):
 command-line flags, then environment variables, then the configuration file.
 
@@ -213,3 +180,30 @@ session. Without a terminal agcurl never opens a browser, prompts, or waits
 on stdin unless a flag asks it to; it fails at once with exit code 4 and
 names these options.
 `
+
+// addGlobalFlags gives root the flags every command takes, bound to
+// f.global, and the handling they need before any command runs. Tests that
+// run one command under a bare root use it too.
+func addGlobalFlags(root *cobra.Command, f *Factory) {
+	g := f.global
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		if c.Name() == "fetch" && strings.Contains(err.Error(), "unknown") {
+			err = fmt.Errorf("%w; agcurl fetch supports a subset of curl's options: see 'agcurl fetch --help'", err)
+		}
+		return &UsageError{Err: err}
+	})
+	root.PersistentFlags().StringVar(&g.Profile, "profile", "", "profile to use (default: $AGCURL_PROFILE, the default profile, or \"default\")")
+	root.PersistentFlags().StringVar(&g.Color, "color", "auto", "colour output: auto (on a terminal, unless NO_COLOR is set), always or never")
+	root.PersistentPreRunE = func(c *cobra.Command, args []string) error {
+		switch g.Color {
+		case "auto":
+		case "always":
+			f.IO.ColorOut, f.IO.ColorErr = true, true
+		case "never":
+			f.IO.ColorOut, f.IO.ColorErr = false, false
+		default:
+			return usageErrorf("--color must be auto, always or never")
+		}
+		return nil
+	}
+}

@@ -47,7 +47,7 @@ type profileContext struct {
 // --profile flag, then $AGCURL_PROFILE, then the configured default, then
 // "default". $AGCURL_ENDPOINT and $AGCURL_CLIENT_ID override what the
 // configuration says of it (flag > environment > configuration).
-func resolveProfile(f *Factory, g *globalOptions) (*profileContext, error) {
+func resolveProfile(f *Factory, flag string) (*profileContext, error) {
 	dir, err := f.ConfigDir()
 	if err != nil {
 		return nil, err
@@ -56,7 +56,7 @@ func resolveProfile(f *Factory, g *globalOptions) (*profileContext, error) {
 	if err != nil {
 		return nil, err
 	}
-	name := firstNonEmpty(g.Profile, f.Getenv("AGCURL_PROFILE"), cfg.DefaultProfile, "default")
+	name := firstNonEmpty(flag, f.Getenv("AGCURL_PROFILE"), cfg.DefaultProfile, "default")
 	if err := keychain.ValidateProfileName(name); err != nil {
 		return nil, &UsageError{Err: err}
 	}

@@ -50,7 +50,7 @@ Exits with 4 when the current profile is not signed in.`,
   agcurl status --json`,
 		Args: exactArgs(0, ""),
 		RunE: func(c *cobra.Command, args []string) error {
-			p, err := resolveProfile(f, g)
+			p, err := resolveProfile(f, g.Profile)
 			if err != nil {
 				return err
 			}
@@ -180,4 +180,9 @@ func printStatus(f *Factory, rows []profileStatus, now time.Time) {
 			fmt.Fprintf(f.IO.Out, "  refresh token: %s\n", rt)
 		}
 	}
+}
+
+// NewCmdStatus is a shim until this command takes the XOptions shape.
+func NewCmdStatus(f *Factory, runF func(*struct{}) error) *cobra.Command {
+	return newStatusCmd(f, f.global)
 }

@@ -1,12 +1,24 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
 )
 
-func newTokenCmd(f *Factory, g *globalOptions) *cobra.Command {
+// TokenOptions are what `agcurl token` runs with: its output and, resolved
+// only when it runs, the profile.
+type TokenOptions struct {
+	IO      *IOStreams
+	Profile func() (*profileContext, error)
+}
+
+// NewCmdToken builds `agcurl token`. When runF is not nil it is called with
+// the parsed options instead of tokenRun, so that tests can check the
+// command line without a provider.
+func NewCmdToken(f *Factory, runF func(*TokenOptions) error) *cobra.Command {
+	opts := &TokenOptions{IO: f.IO}
 	return &cobra.Command{
 		Use:   "token",
 		Short: "Print a valid access token, refreshed if needed",
@@ -21,20 +33,29 @@ token in a command line or a shell variable.`,
   agcurl token --profile staging`,
 		Args: exactArgs(0, ""),
 		RunE: func(c *cobra.Command, args []string) error {
-			p, err := resolveProfile(f, g)
-			if err != nil {
-				return err
+			opts.Profile = f.profileFunc()
+			if runF != nil {
+				return runF(opts)
 			}
-			ts, err := p.tokens(c.Context())
-			if err != nil {
-				return err
-			}
-			tok, err := ts.AccessToken(c.Context())
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprintln(f.IO.Out, tok)
-			return err
+			return tokenRun(c.Context(), opts)
 		},
 	}
+}
+
+// tokenRun prints a valid access token for the profile.
+func tokenRun(ctx context.Context, opts *TokenOptions) error {
+	p, err := opts.Profile()
+	if err != nil {
+		return err
+	}
+	ts, err := p.tokens(ctx)
+	if err != nil {
+		return err
+	}
+	tok, err := ts.AccessToken(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(opts.IO.Out, tok)
+	return err
 }

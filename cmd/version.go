@@ -76,3 +76,6 @@ func newVersionCmd(f *Factory) *cobra.Command {
 		},
 	}
 }
+
+// NewCmdVersion is a shim until this command takes the XOptions shape.
+func NewCmdVersion(f *Factory, runF func(*struct{}) error) *cobra.Command { return newVersionCmd(f) }

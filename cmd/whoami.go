@@ -35,7 +35,7 @@ sent them, for scripts.`,
 }
 
 func whoamiRun(ctx context.Context, f *Factory, g *globalOptions, asJSON bool) error {
-	p, err := resolveProfile(f, g)
+	p, err := resolveProfile(f, g.Profile)
 	if err != nil {
 		return err
 	}
@@ -132,4 +132,9 @@ func printMachineClient(f *Factory, p *profileContext, s *keychain.Session, asJS
 	}
 	fmt.Fprintf(f.IO.Out, "  %-13s %s\n", "profile:", p.name)
 	return nil
+}
+
+// NewCmdWhoami is a shim until this command takes the XOptions shape.
+func NewCmdWhoami(f *Factory, runF func(*struct{}) error) *cobra.Command {
+	return newWhoamiCmd(f, f.global)
 }
