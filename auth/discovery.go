@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/agcurl/agcurl/internal/netutil"
 )
 
 // NormalizeEndpoint checks that endpoint is an absolute https URL, or http
@@ -33,14 +35,17 @@ func NormalizeEndpoint(endpoint string) (string, error) {
 	return strings.TrimSuffix(u.String(), "/"), nil
 }
 
-// IsLoopbackHost reports whether host (without port) is localhost or a
-// loopback IP address.
-func IsLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
+// IsLoopbackHost reports whether host is localhost or a loopback IP
+// address; see netutil.IsLoopbackHost, the one definition.
+func IsLoopbackHost(host string) bool { return netutil.IsLoopbackHost(host) }
+
+// DiscoveryIssuerError reports a discovery document whose issuer is not
+// the endpoint it was fetched from; the issuer is likely the endpoint to
+// use.
+type DiscoveryIssuerError struct{ Endpoint, Issuer string }
+
+func (e *DiscoveryIssuerError) Error() string {
+	return fmt.Sprintf("issuer mismatch: the endpoint is %q but its discovery document names issuer %q", e.Endpoint, e.Issuer)
 }
 
 // Discover fetches endpoint's OpenID discovery document with client and
@@ -56,8 +61,7 @@ func Discover(ctx context.Context, client *http.Client, endpoint string) (*Provi
 		case tooLarge(err):
 			return nil, fmt.Errorf("discovery at %s failed: %w", wellKnown, ErrResponseTooLarge)
 		case errors.As(err, &mismatch):
-			return nil, fmt.Errorf("issuer mismatch: the endpoint is %q but its discovery document names issuer %q; use the issuer as --endpoint",
-				mismatch.Provided, mismatch.Discovered)
+			return nil, &DiscoveryIssuerError{Endpoint: mismatch.Provided, Issuer: mismatch.Discovered}
 		case errors.As(err, &uerr):
 			return nil, fmt.Errorf("could not reach %s: %v", wellKnown, shortNetError(uerr))
 		case strings.Contains(err.Error(), "failed to decode"):

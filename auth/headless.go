@@ -26,8 +26,7 @@ func (c *Client) WithRefreshToken(ctx context.Context, refreshToken string) (*ke
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
-			return nil, &LoginRequiredError{Reason: "the provider does not accept this refresh token (revoked, expired, or rotated away)",
-				Remedy: "give one that is still valid, or sign in with a browser"}
+			return nil, &LoginRequiredError{GivenToken: true, Reason: "the provider does not accept this refresh token (revoked, expired, or rotated away)"}
 		}
 		return nil, tokenEndpointError("refresh with the given token", err)
 	}

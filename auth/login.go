@@ -100,9 +100,7 @@ type PortBusyError struct {
 }
 
 func (e *PortBusyError) Error() string {
-	return fmt.Sprintf("cannot listen on %s for the login redirect: the port is in use; stop what holds it, "+
-		"or configure another port with `agcurl configure --redirect-uri` (and register it with the provider), "+
-		"or use `--port 0` if the provider accepts any loopback port", e.Addr)
+	return fmt.Sprintf("cannot listen on %s for the login redirect: the port is in use", e.Addr)
 }
 
 type callbackResult struct {

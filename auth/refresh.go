@@ -13,31 +13,24 @@ import (
 // logging in again: no session, or a session the provider no longer accepts.
 var ErrLoginRequired = errors.New("login required")
 
-// LoginRequiredError says why a login is needed and for which profile.
-// When the session came from an environment variable (EnvVar, e.g.
-// AGCURL_REFRESH_TOKEN), logging in does not help: the message says to
-// replace that variable's secret instead.
+// LoginRequiredError says why a session cannot be used any more and which
+// profile's it is: only a new login (or, for EnvVar, a new secret) helps.
+// It carries the facts; the command line words the remedy.
 type LoginRequiredError struct {
 	Profile string
 	Reason  string
-	EnvVar  string
-	// Remedy, when set, replaces the usual "run `agcurl login`".
-	Remedy string
+	// EnvVar names the environment variable the rejected secret came from
+	// (e.g. AGCURL_REFRESH_TOKEN): logging in does not help, replacing it
+	// does.
+	EnvVar string
+	// MachineClient: a machine client's credentials were refused; a new
+	// client credentials login with the current secret helps.
+	MachineClient bool
+	// GivenToken: a refresh token handed to WithRefreshToken was refused.
+	GivenToken bool
 }
 
-func (e *LoginRequiredError) Error() string {
-	if e.EnvVar != "" {
-		return fmt.Sprintf("%s; the secret in %s no longer works: replace it (see docs/ci.md)", e.Reason, e.EnvVar)
-	}
-	if e.Remedy != "" {
-		return e.Reason + "; " + e.Remedy
-	}
-	cmd := "agcurl login"
-	if e.Profile != "" && e.Profile != "default" {
-		cmd += " --profile " + e.Profile
-	}
-	return fmt.Sprintf("%s; run `%s`", e.Reason, cmd)
-}
+func (e *LoginRequiredError) Error() string { return e.Reason }
 
 func (e *LoginRequiredError) Unwrap() error { return ErrLoginRequired }
 
@@ -49,13 +42,7 @@ type TemporaryError struct {
 	RetryAfter time.Duration
 }
 
-func (e *TemporaryError) Error() string {
-	when := "try again later"
-	if e.RetryAfter > 0 {
-		when = fmt.Sprintf("try again in %s", e.RetryAfter.Round(time.Second))
-	}
-	return fmt.Sprintf("%v; the session was kept: %s", e.Err, when)
-}
+func (e *TemporaryError) Error() string { return e.Err.Error() }
 
 func (e *TemporaryError) Unwrap() error { return e.Err }
 
@@ -234,13 +221,8 @@ func (r *Refresher) remint(ctx context.Context, s *keychain.Session) (*keychain.
 		if derr := r.Store.Delete(r.Profile); derr != nil {
 			return nil, fmt.Errorf("%v, and removing the session failed: %w", err, derr)
 		}
-		login := "agcurl login --client-credentials"
-		if r.Profile != "" && r.Profile != "default" {
-			login += " --profile " + r.Profile
-		}
-		return nil, &LoginRequiredError{Profile: r.Profile,
-			Reason: "the provider no longer accepts this machine client's credentials (" + rejected.Err.Error() + ")",
-			Remedy: "log in again with the current secret: `AGCURL_CLIENT_SECRET=... " + login + "`"}
+		return nil, &LoginRequiredError{Profile: r.Profile, MachineClient: true,
+			Reason: "the provider no longer accepts this machine client's credentials (" + rejected.Err.Error() + ")"}
 	}
 	if err != nil {
 		return nil, &TemporaryError{Err: err, RetryAfter: retryAfterOf(err)}

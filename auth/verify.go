@@ -107,7 +107,7 @@ func (c *Client) verifyIDToken(ctx context.Context, raw string, want idTokenChec
 type TokenTypeError struct{ Type string }
 
 func (e *TokenTypeError) Error() string {
-	return fmt.Sprintf("the provider issued a %q access token; agcurl sends only Bearer tokens (RFC 6750)", e.Type)
+	return fmt.Sprintf("the provider issued a %q access token; only Bearer tokens (RFC 6750) are sent", e.Type)
 }
 
 // checkTokenResponse refuses a token response agcurl must not use: no

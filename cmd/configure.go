@@ -5,12 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/agcurl/agcurl/auth"
 	"github.com/agcurl/agcurl/httpcall"
@@ -18,21 +18,52 @@ import (
 	"github.com/agcurl/agcurl/keychain"
 )
 
-type configureOptions struct {
+// ConfigureOptions are what `agcurl configure` runs with: the flags,
+// checked and normalized, the streams, the HTTP client for discovery and,
+// resolved only when it runs, the profile.
+type ConfigureOptions struct {
+	IO         *IOStreams
+	HTTPClient *http.Client
+	Profile    func() (*profileContext, error)
+	// factory resolves, and logs out of, the profile --delete names.
+	factory *Factory
+
+	// Endpoint (--endpoint, normalized) and ClientID (--client-id) replace
+	// the profile's when not empty. EndpointSet and ClientIDSet report
+	// whether the flags were given at all.
 	Endpoint    string
+	EndpointSet bool
 	ClientID    string
-	Scope       string
+	ClientIDSet bool
+	// Scope (--scope, its words joined by single spaces) replaces the
+	// profile's scopes when ScopeSet; "" then means the default scopes.
+	Scope    string
+	ScopeSet bool
+	// RedirectURI (--redirect-uri) replaces the profile's when not empty.
 	RedirectURI string
-	APIBase     string
-	AllowOrigin []string
-	Show        bool
-	JSON        bool
-	Delete      string
-	SetDefault  bool
+	// APIBase (--api-base, normalized) replaces the profile's when
+	// APIBaseSet; "" then clears it.
+	APIBase    string
+	APIBaseSet bool
+	// AllowedOrigins (--allow-origin, as origins, empty values left out)
+	// replace the profile's list when AllowOriginSet.
+	AllowedOrigins []string
+	AllowOriginSet bool
+	// Show (--show, --list) lists the profiles instead, as JSON with JSON.
+	Show bool
+	JSON bool
+	// Delete (--delete) names a profile to delete instead.
+	Delete string
+	// SetDefault (--set-default) makes the profile the default one; alone
+	// (without --endpoint or --client-id) it changes nothing else.
+	SetDefault bool
 }
 
-func newConfigureCmd(f *Factory, g *globalOptions) *cobra.Command {
-	o := &configureOptions{}
+// NewCmdConfigure builds `agcurl configure`. When runF is not nil it is
+// called with the parsed and checked options instead of configureRun, so
+// that tests can check the command line without a provider.
+func NewCmdConfigure(f *Factory, runF func(*ConfigureOptions) error) *cobra.Command {
+	opts := &ConfigureOptions{IO: f.IO, HTTPClient: f.HTTPClient, factory: f}
 	c := &cobra.Command{
 		Use:   "configure",
 		Short: "Set the provider endpoint and client for a profile",
@@ -54,34 +85,137 @@ agcurl/ under the OS's user config directory (~/.config/agcurl on Linux).`,
   agcurl configure --delete staging`,
 		Args: exactArgs(0, ""),
 		RunE: func(c *cobra.Command, args []string) error {
-			if o.Show {
-				return showConfig(f, g, o.JSON)
+			fl := c.Flags()
+			opts.EndpointSet, opts.ClientIDSet = fl.Changed("endpoint"), fl.Changed("client-id")
+			opts.ScopeSet, opts.APIBaseSet, opts.AllowOriginSet = fl.Changed("scope"), fl.Changed("api-base"), fl.Changed("allow-origin")
+			switch {
+			case opts.Show:
+			case opts.Delete != "":
+				if err := keychain.ValidateProfileName(opts.Delete); err != nil {
+					return &UsageError{Err: err}
+				}
+			case opts.saves():
+				if err := opts.normalize(); err != nil {
+					return err
+				}
 			}
-			if o.Delete != "" {
-				return deleteProfile(c.Context(), f, o.Delete)
+			opts.Profile = f.profileFunc()
+			if runF != nil {
+				return runF(opts)
 			}
-			if o.SetDefault && !c.Flags().Changed("endpoint") && !c.Flags().Changed("client-id") {
-				return setDefaultProfile(c.Context(), f, g)
-			}
-			return configureRun(c.Context(), f, g, o, c.Flags())
+			return configureRun(c.Context(), opts)
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&o.Endpoint, "endpoint", "", "provider endpoint (issuer), e.g. https://myapp.authgear.cloud")
-	fl.StringVar(&o.ClientID, "client-id", "", "OAuth client id of the Native App client")
-	fl.StringVar(&o.Scope, "scope", "", "scopes to request (default \""+auth.DefaultScope+"\")")
-	fl.StringVar(&o.RedirectURI, "redirect-uri", "", "loopback redirect URI registered for the client (default \""+auth.DefaultRedirectURI+"\")")
-	fl.StringVar(&o.APIBase, "api-base", "", "base URL for fetch's relative URLs (\"/v1/me\"); its origin may receive the token")
-	fl.StringArrayVar(&o.AllowOrigin, "allow-origin", nil, "origin fetch may send the token to (repeatable; replaces the list; \"\" clears it)")
-	fl.BoolVar(&o.Show, "show", false, "list the configured profiles and exit")
-	fl.BoolVar(&o.Show, "list", false, "same as --show")
-	fl.StringVar(&o.Delete, "delete", "", "delete this profile: its configuration and its session (revoked at the provider when reachable)")
-	fl.BoolVar(&o.SetDefault, "set-default", false, "make this profile the default one")
-	fl.BoolVar(&o.JSON, "json", false, "with --show: print JSON")
+	fl.StringVar(&opts.Endpoint, "endpoint", "", "provider endpoint (issuer), e.g. https://myapp.authgear.cloud")
+	fl.StringVar(&opts.ClientID, "client-id", "", "OAuth client id of the Native App client")
+	fl.StringVar(&opts.Scope, "scope", "", "scopes to request (default \""+auth.DefaultScope+"\")")
+	fl.StringVar(&opts.RedirectURI, "redirect-uri", "", "loopback redirect URI registered for the client (default \""+auth.DefaultRedirectURI+"\")")
+	fl.StringVar(&opts.APIBase, "api-base", "", "base URL for fetch's relative URLs (\"/v1/me\"); its origin may receive the token")
+	fl.StringArrayVar(&opts.AllowedOrigins, "allow-origin", nil, "origin fetch may send the token to (repeatable; replaces the list; \"\" clears it)")
+	fl.BoolVar(&opts.Show, "show", false, "list the configured profiles and exit")
+	fl.BoolVar(&opts.Show, "list", false, "same as --show")
+	fl.StringVar(&opts.Delete, "delete", "", "delete this profile: its configuration and its session (revoked at the provider when reachable)")
+	fl.BoolVar(&opts.SetDefault, "set-default", false, "make this profile the default one")
+	fl.BoolVar(&opts.JSON, "json", false, "with --show: print JSON")
 	return c
 }
 
-func newConfigCmd(f *Factory, g *globalOptions) *cobra.Command {
+// saves reports whether the options configure the profile, rather than
+// list, delete or only make the profile the default one.
+func (o *ConfigureOptions) saves() bool {
+	return !o.Show && o.Delete == "" && (!o.SetDefault || o.EndpointSet || o.ClientIDSet)
+}
+
+// normalize checks the values given on the command line and puts them in
+// the form they are stored in. The values the profile already has, or that
+// are asked for on a terminal, are checked when the command runs.
+func (o *ConfigureOptions) normalize() error {
+	if e := strings.TrimSpace(o.Endpoint); e != "" {
+		endpoint, err := auth.NormalizeEndpoint(e)
+		if err != nil {
+			return &UsageError{Err: err}
+		}
+		o.Endpoint = endpoint
+	}
+	if o.ScopeSet {
+		o.Scope = strings.Join(strings.Fields(o.Scope), " ")
+		if err := checkScope(o.Scope); err != nil {
+			return err
+		}
+	}
+	if o.RedirectURI != "" {
+		if _, err := auth.ParseLoopbackRedirect(o.RedirectURI); err != nil {
+			return &UsageError{Err: err}
+		}
+	}
+	if o.APIBaseSet {
+		apiBase, err := normalizeAPIBase(o.APIBase)
+		if err != nil {
+			return err
+		}
+		o.APIBase = apiBase
+	}
+	if o.AllowOriginSet {
+		origins, err := normalizeOrigins(o.AllowedOrigins)
+		if err != nil {
+			return err
+		}
+		o.AllowedOrigins = origins
+	}
+	return nil
+}
+
+// checkScope returns a usage error unless scope is empty (the default) or
+// has openid.
+func checkScope(scope string) error {
+	if scope != "" && !slices.Contains(strings.Fields(scope), "openid") {
+		return usageErrorf("--scope must include openid")
+	}
+	return nil
+}
+
+// normalizeAPIBase checks an --api-base value and returns it without a
+// trailing slash; "" (after trimming) clears the API base.
+func normalizeAPIBase(raw string) (string, error) {
+	apiBase := strings.TrimSpace(raw)
+	if apiBase == "" {
+		return "", nil
+	}
+	u, err := httpcall.ResolveURL(apiBase, "")
+	if err != nil || !strings.Contains(apiBase, "://") {
+		return "", usageErrorf("invalid --api-base %q: want an absolute URL such as https://api.example.com", raw)
+	}
+	if err := httpcall.CheckTokenTarget(u); err != nil {
+		return "", usageErrorf("invalid --api-base %q: plain http is allowed only on loopback", raw)
+	}
+	return strings.TrimSuffix(u.String(), "/"), nil
+}
+
+// normalizeOrigins checks --allow-origin values and returns their origins,
+// leaving out empty ones; nil when none is left.
+func normalizeOrigins(raw []string) ([]string, error) {
+	var allowed []string
+	for _, a := range raw {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		u, err := httpcall.ResolveURL(a, "")
+		if err != nil || !strings.Contains(a, "://") || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			return nil, usageErrorf("invalid --allow-origin %q: want an origin such as https://api.example.com", a)
+		}
+		if err := httpcall.CheckTokenTarget(u); err != nil {
+			return nil, usageErrorf("invalid --allow-origin %q: plain http is allowed only on loopback", a)
+		}
+		allowed = append(allowed, httpcall.Origin(u))
+	}
+	return allowed, nil
+}
+
+// NewCmdConfig builds `agcurl config` and its `list` subcommand. When runF
+// is not nil, `config list` calls it with the parsed options instead of
+// profilesRun, so that tests can check the command line.
+func NewCmdConfig(f *Factory, runF func(*ProfilesOptions) error) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "config",
 		Short: "Inspect the configuration",
@@ -90,23 +224,39 @@ id, redirect URI, storage backend, API base and allowed origins. It holds no
 secrets. Change it with 'agcurl configure'.`,
 		Example: "  agcurl config list\n  agcurl config list --json",
 	}
-	var asJSON bool
+	opts := &ProfilesOptions{IO: f.IO}
 	list := &cobra.Command{
 		Use:     "list",
 		Short:   "List the configured profiles (same as configure --show)",
 		Long:    "List the configured profiles; the current one is marked with *. Nothing secret is shown.",
 		Example: "  agcurl config list\n  agcurl config list --json",
 		Args:    exactArgs(0, ""),
-		RunE:    func(c *cobra.Command, args []string) error { return showConfig(f, g, asJSON) },
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Profile = f.profileFunc()
+			if runF != nil {
+				return runF(opts)
+			}
+			return profilesRun(c.Context(), opts)
+		},
 	}
-	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	list.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
 	c.AddCommand(list)
 	return c
 }
 
-func configureRun(ctx context.Context, f *Factory, g *globalOptions, o *configureOptions, fl *pflag.FlagSet) error {
-	scopeSet := fl.Changed("scope")
-	p, err := resolveProfile(f, g.Profile)
+// configureRun does what opts ask: list the profiles, delete one, make the
+// profile the default one, or configure it (after discovery at its
+// endpoint).
+func configureRun(ctx context.Context, opts *ConfigureOptions) error {
+	switch {
+	case opts.Show:
+		return profilesRun(ctx, &ProfilesOptions{IO: opts.IO, Profile: opts.Profile, JSON: opts.JSON})
+	case opts.Delete != "":
+		return deleteProfile(ctx, opts.factory, opts.Delete)
+	case !opts.saves():
+		return setDefaultProfile(ctx, opts)
+	}
+	p, err := opts.Profile()
 	if err != nil {
 		return err
 	}
@@ -114,68 +264,44 @@ func configureRun(ctx context.Context, f *Factory, g *globalOptions, o *configur
 	if p.profile != nil {
 		cur = *p.profile
 	}
-	in := bufio.NewReader(f.IO.In)
-	endpoint, err := valueOrPrompt(f, in, o.Endpoint, cur.Endpoint, "endpoint", "Endpoint (e.g. https://myapp.authgear.cloud)")
+	in := bufio.NewReader(opts.IO.In)
+	endpoint, err := valueOrPrompt(opts.IO, in, opts.Endpoint, cur.Endpoint, "endpoint", "Endpoint (e.g. https://myapp.authgear.cloud)")
 	if err != nil {
 		return err
 	}
 	if endpoint, err = auth.NormalizeEndpoint(endpoint); err != nil {
 		return &UsageError{Err: err}
 	}
-	clientID, err := valueOrPrompt(f, in, o.ClientID, cur.ClientID, "client-id", "Client ID")
+	clientID, err := valueOrPrompt(opts.IO, in, opts.ClientID, cur.ClientID, "client-id", "Client ID")
 	if err != nil {
 		return err
 	}
 	scope := cur.Scope
-	if scopeSet {
-		scope = strings.Join(strings.Fields(o.Scope), " ")
+	if opts.ScopeSet {
+		scope = opts.Scope
 	}
-	if scope != "" && !slices.Contains(strings.Fields(scope), "openid") {
-		return usageErrorf("--scope must include openid")
+	if err := checkScope(scope); err != nil {
+		return err
 	}
 	redirect := cur.RedirectURI
-	if o.RedirectURI != "" {
-		redirect = o.RedirectURI
+	if opts.RedirectURI != "" {
+		redirect = opts.RedirectURI
 	}
 	if redirect != "" {
 		if _, err := auth.ParseLoopbackRedirect(redirect); err != nil {
 			return &UsageError{Err: err}
 		}
 	}
-
 	apiBase := cur.APIBase
-	if fl.Changed("api-base") {
-		apiBase = strings.TrimSpace(o.APIBase)
-		if apiBase != "" {
-			u, err := httpcall.ResolveURL(apiBase, "")
-			if err != nil || !strings.Contains(apiBase, "://") {
-				return usageErrorf("invalid --api-base %q: want an absolute URL such as https://api.example.com", o.APIBase)
-			}
-			if err := httpcall.CheckTokenTarget(u); err != nil {
-				return usageErrorf("invalid --api-base %q: plain http is allowed only on loopback", o.APIBase)
-			}
-			apiBase = strings.TrimSuffix(u.String(), "/")
-		}
+	if opts.APIBaseSet {
+		apiBase = opts.APIBase
 	}
 	allowed := cur.AllowedOrigins
-	if fl.Changed("allow-origin") {
-		allowed = nil
-		for _, a := range o.AllowOrigin {
-			if a = strings.TrimSpace(a); a == "" {
-				continue
-			}
-			u, err := httpcall.ResolveURL(a, "")
-			if err != nil || !strings.Contains(a, "://") || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-				return usageErrorf("invalid --allow-origin %q: want an origin such as https://api.example.com", a)
-			}
-			if err := httpcall.CheckTokenTarget(u); err != nil {
-				return usageErrorf("invalid --allow-origin %q: plain http is allowed only on loopback", a)
-			}
-			allowed = append(allowed, httpcall.Origin(u))
-		}
+	if opts.AllowOriginSet {
+		allowed = opts.AllowedOrigins
 	}
 
-	info, err := auth.Discover(ctx, f.HTTPClient, endpoint)
+	info, err := auth.Discover(ctx, opts.HTTPClient, endpoint)
 	if err != nil {
 		return err
 	}
@@ -188,7 +314,7 @@ func configureRun(ctx context.Context, f *Factory, g *globalOptions, o *configur
 	}
 	err = config.Update(ctx, p.dir, func(c *config.Config) error {
 		c.Profiles[p.name] = np
-		if o.SetDefault {
+		if opts.SetDefault {
 			c.DefaultProfile = p.name
 		}
 		return nil
@@ -196,28 +322,28 @@ func configureRun(ctx context.Context, f *Factory, g *globalOptions, o *configur
 	if err != nil {
 		return err
 	}
-	pal := newPalette(f.IO.ColorErr)
-	fmt.Fprintf(f.IO.ErrOut, "%s Configured profile %s: %s (client %s)\n", pal.green("✓"), pal.bold(p.name), endpoint, clientID)
+	pal := newPalette(opts.IO.ColorErr)
+	fmt.Fprintf(opts.IO.ErrOut, "%s Configured profile %s: %s (client %s)\n", pal.green("✓"), pal.bold(p.name), endpoint, clientID)
 	if cur.Endpoint != "" && (cur.Endpoint != endpoint || cur.ClientID != clientID) {
-		fmt.Fprintf(f.IO.ErrOut, "%s The endpoint or client changed; any existing session is no longer used.\n", pal.yellow("!"))
+		fmt.Fprintf(opts.IO.ErrOut, "%s The endpoint or client changed; any existing session is no longer used.\n", pal.yellow("!"))
 	}
-	fmt.Fprintf(f.IO.ErrOut, "Redirect URI to register for this client: %s\n", firstNonEmpty(redirect, auth.DefaultRedirectURI))
-	fmt.Fprintf(f.IO.ErrOut, "Next: %s\n", p.loginCommand())
+	fmt.Fprintf(opts.IO.ErrOut, "Redirect URI to register for this client: %s\n", firstNonEmpty(redirect, auth.DefaultRedirectURI))
+	fmt.Fprintf(opts.IO.ErrOut, "Next: %s\n", p.loginCommand())
 	return nil
 }
 
 // valueOrPrompt returns flag, else current, else asks on a terminal.
-func valueOrPrompt(f *Factory, in *bufio.Reader, flag, current, name, prompt string) (string, error) {
+func valueOrPrompt(ios *IOStreams, in *bufio.Reader, flag, current, name, prompt string) (string, error) {
 	if v := strings.TrimSpace(flag); v != "" {
 		return v, nil
 	}
 	if current != "" {
 		return current, nil
 	}
-	if !f.IO.InTTY {
+	if !ios.InTTY {
 		return "", usageErrorf("--%s is required", name)
 	}
-	fmt.Fprintf(f.IO.ErrOut, "%s: ", prompt)
+	fmt.Fprintf(ios.ErrOut, "%s: ", prompt)
 	line, err := in.ReadString('\n')
 	line = strings.TrimSpace(line)
 	if line == "" {
@@ -238,13 +364,24 @@ func firstNonEmpty(vals ...string) string {
 	return ""
 }
 
-func showConfig(f *Factory, g *globalOptions, asJSON bool) error {
-	p, err := resolveProfile(f, g.Profile)
+// ProfilesOptions are what the listings of the profiles run with (`agcurl
+// profiles`, `agcurl config list`, `agcurl configure --show`): the output,
+// the --json flag and, resolved only when it runs, the current profile.
+type ProfilesOptions struct {
+	IO      *IOStreams
+	Profile func() (*profileContext, error)
+	// JSON (--json) prints JSON instead of a table.
+	JSON bool
+}
+
+// profilesRun lists the configured profiles and marks the current one.
+func profilesRun(ctx context.Context, opts *ProfilesOptions) error {
+	p, err := opts.Profile()
 	if err != nil {
 		return err
 	}
 	names := p.cfg.ProfileNames()
-	if asJSON {
+	if opts.JSON {
 		type row struct {
 			Name        string   `json:"name"`
 			Current     bool     `json:"current"`
@@ -263,13 +400,13 @@ func showConfig(f *Factory, g *globalOptions, asJSON bool) error {
 				firstNonEmpty(pr.Scope, auth.DefaultScope), firstNonEmpty(pr.RedirectURI, auth.DefaultRedirectURI),
 				firstNonEmpty(pr.Storage, keychain.StorageKeyring), pr.APIBase, pr.AllowedOrigins})
 		}
-		return writeJSON(f.IO.Out, rows)
+		return writeJSON(opts.IO.Out, rows)
 	}
 	if len(names) == 0 {
-		fmt.Fprintln(f.IO.ErrOut, "No profiles configured. Run `agcurl configure --endpoint URL --client-id ID`.")
+		fmt.Fprintln(opts.IO.ErrOut, "No profiles configured. Run `agcurl configure --endpoint URL --client-id ID`.")
 		return nil
 	}
-	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  PROFILE\tENDPOINT\tCLIENT ID\tREDIRECT URI\tSTORAGE")
 	for _, n := range names {
 		pr := p.cfg.Profiles[n]
@@ -283,8 +420,9 @@ func showConfig(f *Factory, g *globalOptions, asJSON bool) error {
 	return tw.Flush()
 }
 
-func setDefaultProfile(ctx context.Context, f *Factory, g *globalOptions) error {
-	p, err := resolveProfile(f, g.Profile)
+// setDefaultProfile makes the configured profile opts name the default one.
+func setDefaultProfile(ctx context.Context, opts *ConfigureOptions) error {
+	p, err := opts.Profile()
 	if err != nil {
 		return err
 	}
@@ -297,10 +435,12 @@ func setDefaultProfile(ctx context.Context, f *Factory, g *globalOptions) error 
 	}); err != nil {
 		return err
 	}
-	fmt.Fprintf(f.IO.ErrOut, "%s Profile %s is the default now\n", newPalette(f.IO.ColorErr).green("✓"), p.name)
+	fmt.Fprintf(opts.IO.ErrOut, "%s Profile %s is the default now\n", newPalette(opts.IO.ColorErr).green("✓"), p.name)
 	return nil
 }
 
+// deleteProfile logs out of the profile name (revoking its session when the
+// provider is reachable) and removes it from the configuration.
 func deleteProfile(ctx context.Context, f *Factory, name string) error {
 	if err := keychain.ValidateProfileName(name); err != nil {
 		return &UsageError{Err: err}
@@ -328,8 +468,11 @@ func deleteProfile(ctx context.Context, f *Factory, name string) error {
 	return nil
 }
 
-func newProfilesCmd(f *Factory, g *globalOptions) *cobra.Command {
-	var asJSON bool
+// NewCmdProfiles builds `agcurl profiles`. When runF is not nil it is
+// called with the parsed options instead of profilesRun, so that tests can
+// check the command line.
+func NewCmdProfiles(f *Factory, runF func(*ProfilesOptions) error) *cobra.Command {
+	opts := &ProfilesOptions{IO: f.IO}
 	c := &cobra.Command{
 		Use:   "profiles",
 		Short: "List the configured profiles (same as configure --list)",
@@ -339,23 +482,14 @@ the default) is marked with *. Set the default with
 'agcurl configure --delete NAME'.`,
 		Example: "  agcurl profiles\n  agcurl profiles --json",
 		Args:    exactArgs(0, ""),
-		RunE:    func(c *cobra.Command, args []string) error { return showConfig(f, g, asJSON) },
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Profile = f.profileFunc()
+			if runF != nil {
+				return runF(opts)
+			}
+			return profilesRun(c.Context(), opts)
+		},
 	}
-	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
 	return c
-}
-
-// NewCmdConfigure is a shim until this command takes the XOptions shape.
-func NewCmdConfigure(f *Factory, runF func(*configureOptions) error) *cobra.Command {
-	return newConfigureCmd(f, f.global)
-}
-
-// NewCmdConfig is a shim until this command takes the XOptions shape.
-func NewCmdConfig(f *Factory, runF func(*configureOptions) error) *cobra.Command {
-	return newConfigCmd(f, f.global)
-}
-
-// NewCmdProfiles is a shim until this command takes the XOptions shape.
-func NewCmdProfiles(f *Factory, runF func(*configureOptions) error) *cobra.Command {
-	return newProfilesCmd(f, f.global)
 }

@@ -4,25 +4,76 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/agcurl/agcurl/auth"
 	"github.com/agcurl/agcurl/httpcall"
 	"github.com/agcurl/agcurl/keychain"
 )
 
-// Exit codes. They are documented in `agcurl help exit-codes`; keep the
-// two in step.
+// Exit codes. Where fetch fails as curl would, it exits as curl does.
 const (
 	ExitOK            = 0
 	ExitError         = 1
 	ExitUsage         = 2
 	ExitLoginRequired = 4
-	ExitReadError     = 26
+	ExitProxy         = int(httpcall.CurlProxy)
+	ExitResolve       = int(httpcall.CurlResolve)
+	ExitConnect       = int(httpcall.CurlConnect)
 	ExitHTTPError     = 22
 	ExitWriteError    = 23
+	ExitReadError     = 26
+	ExitTimeout       = int(httpcall.CurlTimeout)
+	ExitTLS           = int(httpcall.CurlTLS)
 	ExitTooManyRedirs = 47
+	ExitRecv          = int(httpcall.CurlRecv)
+	ExitPeerCert      = int(httpcall.CurlPeerCert)
+	ExitDecoding      = int(httpcall.CurlDecoding)
+	ExitCACert        = int(httpcall.CurlCACert)
 	ExitInterrupted   = 130
 )
+
+// exitCodes is the one table of exit codes: `agcurl help exit-codes` is
+// made from it, and a test checks that every code exitCode can return is
+// in it.
+var exitCodes = []struct {
+	Code    int
+	Meaning string
+}{
+	{ExitOK, "success"},
+	{ExitError, "an error not listed below (bad configuration, provider error, ...)"},
+	{ExitUsage, "usage error: a bad flag, argument or option combination; nothing was sent"},
+	{ExitLoginRequired, "login required: not logged in, or the session was revoked or expired;\nrun 'agcurl login'"},
+	{ExitProxy, "fetch: could not connect to the proxy (as curl)"},
+	{ExitResolve, "fetch: could not resolve the host (as curl)"},
+	{ExitConnect, "fetch: could not connect (as curl)"},
+	{ExitHTTPError, "fetch --fail: the server answered with HTTP status 400 or above (as curl)"},
+	{ExitWriteError, "fetch: could not write the output, or refused to write a binary body\nto a terminal (as curl)"},
+	{ExitReadError, "fetch: could not read a data file given with @file (as curl)"},
+	{ExitTimeout, "fetch: the operation timed out (as curl)"},
+	{ExitTLS, "fetch: TLS handshake failed (as curl)"},
+	{ExitTooManyRedirs, "fetch -L: too many redirects (as curl)"},
+	{ExitRecv, "fetch: the transfer failed while receiving (as curl)"},
+	{ExitPeerCert, "fetch: the server's TLS certificate was not trusted (as curl)"},
+	{ExitDecoding, "fetch --compressed: the response could not be decoded (as curl)"},
+	{ExitCACert, "fetch --cacert: the CA file could not be read (as curl)"},
+	{ExitInterrupted, "interrupted (Ctrl-C)"},
+}
+
+// exitCodesHelp is `agcurl help exit-codes`, made from exitCodes.
+var exitCodesHelp = func() string {
+	var b strings.Builder
+	b.WriteString("agcurl exits with one of these codes:\n\n")
+	for _, e := range exitCodes {
+		lines := strings.Split(e.Meaning, "\n")
+		fmt.Fprintf(&b, "    %-4d %s\n", e.Code, lines[0])
+		for _, l := range lines[1:] {
+			fmt.Fprintf(&b, "         %s\n", l)
+		}
+	}
+	return b.String()
+}()
 
 // UsageError is a mistake in the command line; exit code 2.
 type UsageError struct{ Err error }
@@ -39,20 +90,75 @@ type SilentError struct{ Code int }
 
 func (e *SilentError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
-// withRemedy adds to err what the user can do about it, where the lower
-// layers only stated the facts; the profile is named when it is not the
-// default one.
+// remediedError is an error with the remedy already added, so that
+// withRemedy adds it once.
+type remediedError struct {
+	err error
+	msg string
+}
+
+func (e *remediedError) Error() string { return e.msg }
+func (e *remediedError) Unwrap() error { return e.err }
+
+// withRemedy adds to err what the user can do about it: the lower layers
+// return typed errors that state the facts, and this is the one place that
+// words the remedy, naming --profile NAME when the profile is not the
+// default one. It is idempotent.
 func withRemedy(err error) error {
-	var corrupt *keychain.CorruptSessionError
-	var unavailable *keychain.UnavailableError
-	switch {
-	case errors.As(err, &corrupt):
-		return fmt.Errorf("%w; run `%s` to replace it", err, loginCommandFor(corrupt.Profile))
-	case errors.As(err, &unavailable):
-		return fmt.Errorf("%w; to keep the session in a 0600 file instead, log in with `%s --insecure-storage` or set AGCURL_STORAGE=file",
-			err, loginCommandFor(unavailable.Profile))
+	if err == nil {
+		return nil
+	}
+	var done *remediedError
+	if errors.As(err, &done) {
+		return err
+	}
+	if r := remedy(err); r != "" {
+		return &remediedError{err: err, msg: err.Error() + "; " + r}
 	}
 	return err
+}
+
+func remedy(err error) string {
+	var (
+		login       *auth.LoginRequiredError
+		temporary   *auth.TemporaryError
+		portBusy    *auth.PortBusyError
+		issuer      *auth.DiscoveryIssuerError
+		corrupt     *keychain.CorruptSessionError
+		unavailable *keychain.UnavailableError
+		noBase      *httpcall.NoAPIBaseError
+	)
+	switch {
+	case errors.As(err, &login):
+		switch {
+		case login.EnvVar != "":
+			return "the secret in " + login.EnvVar + " no longer works: replace it (see docs/ci.md)"
+		case login.MachineClient:
+			return "log in again with the current secret: `AGCURL_CLIENT_SECRET=... " +
+				strings.Replace(loginCommandFor(login.Profile), "agcurl login", "agcurl login --client-credentials", 1) + "`"
+		case login.GivenToken:
+			return "give one that is still valid, or sign in with a browser"
+		}
+		return "run `" + loginCommandFor(login.Profile) + "`"
+	case errors.As(err, &temporary):
+		if temporary.RetryAfter > 0 {
+			return fmt.Sprintf("the session was kept: try again in %s", temporary.RetryAfter.Round(time.Second))
+		}
+		return "the session was kept: try again later"
+	case errors.As(err, &portBusy):
+		return "stop what holds it, or configure another port with `agcurl configure --redirect-uri` " +
+			"(and register it with the provider), or use `--port 0` if the provider accepts any loopback port"
+	case errors.As(err, &issuer):
+		return "use the issuer as --endpoint"
+	case errors.As(err, &corrupt):
+		return "run `" + loginCommandFor(corrupt.Profile) + "` to replace it"
+	case errors.As(err, &unavailable):
+		return "to keep the session in a 0600 file instead, log in with `" + loginCommandFor(unavailable.Profile) +
+			" --insecure-storage` or set AGCURL_STORAGE=file"
+	case errors.As(err, &noBase):
+		return "set one with `agcurl configure --api-base https://api.example.com`"
+	}
+	return ""
 }
 
 // loginCommandFor is the command that logs profile in.
@@ -64,16 +170,20 @@ func loginCommandFor(profile string) string {
 }
 
 // exitCode picks the exit code for err; this is the one place that does.
+// Every code it returns is in exitCodes.
 func exitCode(err error) int {
-	var usage *UsageError
-	var husage *httpcall.UsageError
-	var silent *SilentError
-	var httpErr *httpcall.HTTPError
-	var transport *httpcall.TransportError
-	var readErr *httpcall.ReadError
-	var writeErr *httpcall.WriteError
-	var redirs *httpcall.TooManyRedirectsError
-	var corrupt *keychain.CorruptSessionError
+	var (
+		usage     *UsageError
+		option    *httpcall.OptionError
+		noBase    *httpcall.NoAPIBaseError
+		silent    *SilentError
+		httpErr   *httpcall.HTTPError
+		transport *httpcall.TransportError
+		readErr   *httpcall.ReadError
+		writeErr  *httpcall.WriteError
+		redirs    *httpcall.TooManyRedirectsError
+		corrupt   *keychain.CorruptSessionError
+	)
 	switch {
 	case err == nil:
 		return ExitOK
@@ -81,7 +191,7 @@ func exitCode(err error) int {
 		return silent.Code
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
-	case errors.As(err, &usage), errors.As(err, &husage):
+	case errors.As(err, &usage), errors.As(err, &option), errors.As(err, &noBase):
 		return ExitUsage
 	case errors.Is(err, auth.ErrLoginRequired), errors.As(err, &corrupt):
 		return ExitLoginRequired
@@ -94,31 +204,7 @@ func exitCode(err error) int {
 	case errors.As(err, &redirs):
 		return ExitTooManyRedirs
 	case errors.As(err, &transport):
-		return transport.Code
+		return int(transport.Code)
 	}
 	return ExitError
 }
-
-const exitCodesHelp = `agcurl exits with one of these codes:
-
-    0    success
-    1    an error not listed below (bad configuration, provider error, ...)
-    2    usage error: a bad flag, argument or option combination; nothing was sent
-    4    login required: not logged in, or the session was revoked or expired;
-         run 'agcurl login'
-    5    fetch: could not connect to the proxy (as curl)
-    6    fetch: could not resolve the host (as curl)
-    7    fetch: could not connect (as curl)
-    22   fetch --fail: the server answered with HTTP status 400 or above (as curl)
-    23   fetch: could not write the output, or refused to write a binary body
-         to a terminal (as curl)
-    26   fetch: could not read a data file given with @file (as curl)
-    28   fetch: the operation timed out (as curl)
-    35   fetch: TLS handshake failed (as curl)
-    47   fetch -L: too many redirects (as curl)
-    56   fetch: the transfer failed while receiving (as curl)
-    60   fetch: the server's TLS certificate was not trusted (as curl)
-    61   fetch --compressed: the response could not be decoded (as curl)
-    77   fetch --cacert: the CA file could not be read (as curl)
-    130  interrupted (Ctrl-C)
-`

@@ -12,13 +12,22 @@ import (
 
 	"github.com/itchyny/gojq"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/agcurl/agcurl/httpcall"
 	"github.com/agcurl/agcurl/internal/termsafe"
 )
 
-type fetchOptions struct {
+// FetchOptions are what `agcurl fetch` runs with: the URL and curl's
+// options as given on the command line (the user agent already defaulted),
+// its IO streams and, resolved only when it runs, the profile.
+type FetchOptions struct {
+	IO      *IOStreams
+	Profile func() (*profileContext, error)
+
+	// URL is the command's argument, as given: absolute, relative to the
+	// profile's API base when it starts with "/", or without a scheme.
+	URL string
+
 	Method          string
 	Headers         []string
 	Data            []httpcall.Data
@@ -72,8 +81,11 @@ func (d dataFlag) Set(v string) error {
 	return nil
 }
 
-func newFetchCmd(f *Factory, g *globalOptions) *cobra.Command {
-	o := &fetchOptions{}
+// NewCmdFetch builds `agcurl fetch`. When runF is not nil it is called with
+// the parsed and checked options instead of fetchRun, so that tests can
+// check the command line without sending anything.
+func NewCmdFetch(f *Factory, runF func(*FetchOptions) error) *cobra.Command {
+	o := &FetchOptions{IO: f.IO}
 	c := &cobra.Command{
 		Use:   "fetch URL",
 		Short: "Make an HTTP request with the access token attached, curl style",
@@ -100,7 +112,18 @@ A URL starting with "/" is relative to the profile's API base
   agcurl fetch -s -o /dev/null -w '%{http_code} %{time_total}\n' https://api.example.com/v1/health`,
 		Args: exactArgs(1, "URL"),
 		RunE: func(c *cobra.Command, args []string) error {
-			err := fetchRun(c.Context(), f, g, o, c.Flags(), args[0])
+			o.URL = args[0]
+			if !c.Flags().Changed("user-agent") {
+				o.UserAgent = "agcurl/" + currentBuild().Version
+			}
+			if err := o.validate(c.Flags().Changed("max-redirs")); err != nil {
+				return err
+			}
+			o.Profile = f.profileFunc()
+			if runF != nil {
+				return runF(o)
+			}
+			err := fetchRun(c.Context(), o)
 			if err != nil && o.Silent && !o.ShowError && exitCode(err) != ExitUsage {
 				return &SilentError{Code: exitCode(err)}
 			}
@@ -157,7 +180,11 @@ func seconds(s float64) time.Duration {
 	return time.Duration(s * float64(time.Second))
 }
 
-func (o *fetchOptions) validate(fl *pflag.FlagSet) error {
+// validate returns the usage error in o, if any: options that exclude each
+// other, bad numbers, a --jq expression that does not compile and, when it
+// is given inline, a -w format naming an unknown variable. maxRedirsSet
+// says whether --max-redirs was given.
+func (o *FetchOptions) validate(maxRedirsSet bool) error {
 	for _, pair := range [][2]bool{{o.Raw, o.Pretty}, {o.Fail, o.FailWithBody}} {
 		if pair[0] && pair[1] {
 			return usageErrorf("--raw/--pretty and --fail/--fail-with-body are pairs of which only one may be given")
@@ -177,25 +204,38 @@ func (o *fetchOptions) validate(fl *pflag.FlagSet) error {
 	if o.Retry < 0 {
 		return usageErrorf("--retry must not be negative")
 	}
-	if o.LocationTrusted {
-		o.Location = true
-	}
-	if fl.Changed("max-redirs") && !o.Location {
+	if maxRedirsSet && !o.Location && !o.LocationTrusted {
 		return usageErrorf("--max-redirs needs -L")
+	}
+	if o.JQ != "" {
+		if _, err := httpcall.CompileJQ(o.JQ); err != nil {
+			return err
+		}
+	}
+	// -w @file and -w @- are read when the command runs, and checked then.
+	if o.WriteOut != "" && !strings.HasPrefix(o.WriteOut, "@") {
+		if err := httpcall.CheckWriteOut(o.WriteOut); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
-func fetchRun(ctx context.Context, f *Factory, g *globalOptions, o *fetchOptions, fl *pflag.FlagSet, rawURL string) error {
-	if err := o.validate(fl); err != nil {
-		return err
-	}
-	for _, h := range o.Headers {
-		// -H 'Authorization:' removes the header, as curl does: no token.
+// removesAuthorization reports whether headers hold -H 'Authorization:',
+// which removes the header, as curl does: no token is sent.
+func removesAuthorization(headers []string) bool {
+	for _, h := range headers {
 		if name, value, ok := strings.Cut(h, ":"); ok && strings.EqualFold(strings.TrimSpace(name), "Authorization") && strings.TrimSpace(value) == "" {
-			o.NoAuth = true
+			return true
 		}
 	}
+	return false
+}
+
+// fetchRun sends the request o describes, with the profile's token unless
+// o says not to, and writes the response as curl does.
+func fetchRun(ctx context.Context, o *FetchOptions) error {
+	noAuth := o.NoAuth || removesAuthorization(o.Headers)
 	var jq *gojq.Code
 	if o.JQ != "" {
 		var err error
@@ -203,13 +243,13 @@ func fetchRun(ctx context.Context, f *Factory, g *globalOptions, o *fetchOptions
 			return err
 		}
 	}
-	if o.WriteOut != "" {
-		format, err := writeOutFormat(f, o.WriteOut)
-		if err != nil {
+	writeOut := o.WriteOut
+	if writeOut != "" {
+		var err error
+		if writeOut, err = writeOutFormat(o.IO.In, writeOut); err != nil {
 			return err
 		}
-		o.WriteOut = format
-		if err := httpcall.CheckWriteOut(o.WriteOut); err != nil {
+		if err := httpcall.CheckWriteOut(writeOut); err != nil {
 			return err
 		}
 	}
@@ -217,9 +257,9 @@ func fetchRun(ctx context.Context, f *Factory, g *globalOptions, o *fetchOptions
 	// The profile is needed for relative URLs and the token; with --no-auth
 	// and an absolute URL it is not read at all.
 	var p *profileContext
-	if !o.NoAuth || strings.HasPrefix(rawURL, "/") {
+	if !noAuth || strings.HasPrefix(o.URL, "/") {
 		var err error
-		if p, err = resolveProfile(f, g.Profile); err != nil {
+		if p, err = o.Profile(); err != nil {
 			return err
 		}
 	}
@@ -227,12 +267,9 @@ func fetchRun(ctx context.Context, f *Factory, g *globalOptions, o *fetchOptions
 	if p != nil && p.profile != nil {
 		base = p.profile.APIBase
 	}
-	if !fl.Changed("user-agent") {
-		o.UserAgent = "agcurl/" + currentBuild().Version
-	}
 	req, err := httpcall.Build(httpcall.Options{
 		Method:     o.Method,
-		URL:        rawURL,
+		URL:        o.URL,
 		BaseURL:    base,
 		Headers:    o.Headers,
 		Data:       o.Data,
@@ -243,7 +280,7 @@ func fetchRun(ctx context.Context, f *Factory, g *globalOptions, o *fetchOptions
 		UserAgent:  o.UserAgent,
 		Referer:    o.Referer,
 		Compressed: o.Compressed,
-	}, httpcall.OSOpener{Stdin: f.IO.In})
+	}, httpcall.OSOpener{Stdin: o.IO.In})
 	if err != nil {
 		return err
 	}
@@ -263,7 +300,7 @@ func fetchRun(ctx context.Context, f *Factory, g *globalOptions, o *fetchOptions
 	}
 
 	s := &httpcall.Sender{
-		FollowRedirects:  o.Location,
+		FollowRedirects:  o.Location || o.LocationTrusted,
 		MaxRedirects:     o.MaxRedirs,
 		LocationTrusted:  o.LocationTrusted,
 		Retries:          o.Retry,
@@ -272,9 +309,9 @@ func fetchRun(ctx context.Context, f *Factory, g *globalOptions, o *fetchOptions
 		RetryConnRefused: o.RetryConnRefuse,
 	}
 	if !o.Silent {
-		s.Warn = func(msg string) { fmt.Fprintln(f.IO.ErrOut, msg) }
+		s.Warn = func(msg string) { fmt.Fprintln(o.IO.ErrOut, msg) }
 	}
-	if !o.NoAuth {
+	if !noAuth {
 		ts, err := p.tokens(ctx)
 		if err != nil {
 			closeBody()
@@ -284,7 +321,7 @@ func fetchRun(ctx context.Context, f *Factory, g *globalOptions, o *fetchOptions
 		s.Policy = tokenPolicy(p)
 	}
 	if o.Verbose {
-		s.Tracer = httpcall.VerboseTracer{W: f.IO.ErrOut}
+		s.Tracer = httpcall.VerboseTracer{W: o.IO.ErrOut}
 	}
 	s.Client, err = httpcall.NewClient(httpcall.ClientOptions{
 		Insecure: o.Insecure, CACertFile: o.CACert, Proxy: o.Proxy, HTTP11: o.HTTP11,
@@ -308,9 +345,9 @@ func fetchRun(ctx context.Context, f *Factory, g *globalOptions, o *fetchOptions
 		closeBody()
 	} else {
 		out := httpcall.Output{
-			Stdout:       f.IO.Out,
-			StdoutTTY:    f.IO.OutTTY,
-			Colors:       jsonColors(f.IO.ColorOut),
+			Stdout:       o.IO.Out,
+			StdoutTTY:    o.IO.OutTTY,
+			Colors:       jsonColors(o.IO.ColorOut),
 			Include:      o.Include || o.Head,
 			OutputPath:   output,
 			Fail:         o.Fail,
@@ -324,17 +361,17 @@ func fetchRun(ctx context.Context, f *Factory, g *globalOptions, o *fetchOptions
 			out.Style = httpcall.StylePretty
 		}
 		out.JQ = jq
-		if output != "" && output != "-" && f.IO.ErrTTY && !o.Silent {
-			out.Progress = f.IO.ErrOut
+		if output != "" && output != "-" && o.IO.ErrTTY && !o.Silent {
+			out.Progress = o.IO.ErrOut
 		}
 		st, err = httpcall.WriteResponse(out, res.Response)
 	}
 	if ctx.Err() == context.DeadlineExceeded && err != nil {
 		err = &httpcall.TransportError{Code: 28, Err: fmt.Errorf("operation timed out after %s", seconds(o.MaxTime))}
 	}
-	if o.WriteOut != "" {
+	if writeOut != "" {
 		v := httpcall.WriteOutVars{
-			URL: rawURL, SizeDownload: st.SizeDownload, SizeHeader: st.SizeHeader,
+			URL: o.URL, SizeDownload: st.SizeDownload, SizeHeader: st.SizeHeader,
 			TimeStart: firstByte, TimeTotal: time.Since(start), ExitCode: exitCode(err),
 		}
 		if res != nil {
@@ -346,18 +383,18 @@ func fetchRun(ctx context.Context, f *Factory, g *globalOptions, o *fetchOptions
 		if err != nil {
 			v.ErrorMsg = termsafe.String(withRemedy(err).Error())
 		}
-		httpcall.WriteOut(f.IO.Out, f.IO.ErrOut, o.WriteOut, v)
+		httpcall.WriteOut(o.IO.Out, o.IO.ErrOut, writeOut, v)
 	}
 	return err
 }
 
-// writeOutFormat reads -w @file and -w @- as curl does.
-func writeOutFormat(f *Factory, v string) (string, error) {
+// writeOutFormat reads -w @file and -w @- (from stdin) as curl does.
+func writeOutFormat(stdin io.Reader, v string) (string, error) {
 	name, ok := strings.CutPrefix(v, "@")
 	if !ok {
 		return v, nil
 	}
-	r, err := (httpcall.OSOpener{Stdin: f.IO.In}).Open(name)
+	r, err := (httpcall.OSOpener{Stdin: stdin}).Open(name)
 	if err != nil {
 		return "", &httpcall.ReadError{Err: err}
 	}
@@ -394,9 +431,4 @@ func tokenPolicy(p *profileContext) httpcall.TokenPolicy {
 		AllowedOrigins: allowed,
 		ConfigHint:     "allow it with `agcurl configure" + flag + " --allow-origin ORIGIN`",
 	}
-}
-
-// NewCmdFetch is a shim until this command takes the XOptions shape.
-func NewCmdFetch(f *Factory, runF func(*fetchOptions) error) *cobra.Command {
-	return newFetchCmd(f, f.global)
 }

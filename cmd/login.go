@@ -24,27 +24,53 @@ import (
 	"github.com/agcurl/agcurl/keychain"
 )
 
-type loginOptions struct {
-	Browser           bool
-	NoBrowser         bool
-	Port              int
-	Timeout           time.Duration
-	InsecureStorage   bool
-	SSO               bool
-	Prompt            string
-	LoginHint         string
-	UILocales         string
-	Signup            bool
-	Reauth            bool
+// LoginOptions are what `agcurl login` runs with: the flags, the streams,
+// the environment and the browser opener, and, resolved only when it runs,
+// the profile.
+type LoginOptions struct {
+	IO      *IOStreams
+	Getenv  func(string) string
+	Browser auth.Browser
+	Profile func() (*profileContext, error)
+
+	// ForceBrowser (--browser) opens the browser even when not at a
+	// terminal; NoBrowser (--no-browser) only prints the URL and waits.
+	ForceBrowser bool
+	NoBrowser    bool
+	// Port (--port) replaces the redirect URI's port when PortSet; 0 picks
+	// a free one.
+	Port    int
+	PortSet bool
+	// Timeout (--timeout) bounds the wait for the sign-in.
+	Timeout time.Duration
+	// InsecureStorage (--insecure-storage) keeps the session in a 0600 file.
+	InsecureStorage bool
+	// SSO, Prompt, LoginHint, UILocales, Signup and Reauth shape the
+	// browser sign-in (--sso, --prompt, --login-hint, --ui-locales,
+	// --signup, --reauth).
+	SSO       bool
+	Prompt    string
+	LoginHint string
+	UILocales string
+	Signup    bool
+	Reauth    bool
+	// WithRefreshToken, ClientCredentials and Device choose a sign-in
+	// without a browser; at most one is set.
 	WithRefreshToken  bool
 	ClientCredentials bool
-	Resource          string
-	Device            bool
-	Scope             string
+	// Resource (--resource) is the API resource of a client-credentials
+	// login.
+	Resource string
+	Device   bool
+	// Scope (--scope) replaces the profile's scopes when not empty.
+	Scope string
 }
 
-func newLoginCmd(f *Factory, g *globalOptions) *cobra.Command {
-	o := &loginOptions{}
+// NewCmdLogin builds `agcurl login`. When runF is not nil it is called with
+// the parsed and checked options instead of loginRun, so that tests can
+// check the command line without a provider.
+func NewCmdLogin(f *Factory, runF func(*LoginOptions) error) *cobra.Command {
+	opts := &LoginOptions{IO: f.IO, Getenv: f.Getenv, Browser: f.Browser}
 	c := &cobra.Command{
 		Use:   "login",
 		Short: "Sign in and save the session",
@@ -81,33 +107,39 @@ session in a 0600 file in the config directory instead.`,
   AGCURL_CLIENT_SECRET=... agcurl login --client-credentials --resource https://api.example.com`,
 		Args: exactArgs(0, ""),
 		RunE: func(c *cobra.Command, args []string) error {
-			if err := o.validate(c); err != nil {
+			opts.PortSet = c.Flags().Changed("port")
+			if err := opts.validate(); err != nil {
 				return err
 			}
-			return loginRun(c.Context(), f, g, o)
+			opts.Profile = f.profileFunc()
+			if runF != nil {
+				return runF(opts)
+			}
+			return loginRun(c.Context(), opts)
 		},
 	}
 	fl := c.Flags()
-	fl.BoolVar(&o.Browser, "browser", false, "open the browser even when not at a terminal")
-	fl.BoolVar(&o.NoBrowser, "no-browser", false, "do not open a browser; print the URL, wait for the redirect or a pasted URL")
-	fl.IntVar(&o.Port, "port", 0, "listen on this port instead of the redirect URI's; 0 picks a free one (needs a provider that accepts any loopback port)")
-	fl.DurationVar(&o.Timeout, "timeout", auth.DefaultLoginTimeout, "how long to wait for the sign-in")
-	fl.BoolVar(&o.InsecureStorage, "insecure-storage", false, "keep the session in a 0600 file instead of the OS keyring")
-	fl.BoolVar(&o.SSO, "sso", false, "let the browser's existing provider session sign you in (x_sso_enabled)")
-	fl.StringVar(&o.Prompt, "prompt", "", "OIDC prompt, e.g. \"login\" to force a fresh sign-in")
-	fl.StringVar(&o.LoginHint, "login-hint", "", "prefill the sign-in form with this user")
-	fl.StringVar(&o.UILocales, "ui-locales", "", "languages for the sign-in pages, e.g. \"ja en\"")
-	fl.BoolVar(&o.Signup, "signup", false, "open the sign-up page first (Authgear's x_page=signup)")
-	fl.BoolVar(&o.Reauth, "reauth", false, "sign in again as the current user (prompt=login, max_age=0, id_token_hint)")
-	fl.BoolVar(&o.WithRefreshToken, "with-refresh-token", false, "read a refresh token from stdin instead of signing in")
-	fl.BoolVar(&o.ClientCredentials, "client-credentials", false, "log in as a machine client (secret from $AGCURL_CLIENT_SECRET or stdin)")
-	fl.StringVar(&o.Resource, "resource", "", "with --client-credentials: the API resource URI (Authgear requires one)")
-	fl.BoolVar(&o.Device, "device", false, "use the device authorization grant (RFC 8628)")
-	fl.StringVar(&o.Scope, "scope", "", "scopes to request instead of the profile's")
+	fl.BoolVar(&opts.ForceBrowser, "browser", false, "open the browser even when not at a terminal")
+	fl.BoolVar(&opts.NoBrowser, "no-browser", false, "do not open a browser; print the URL, wait for the redirect or a pasted URL")
+	fl.IntVar(&opts.Port, "port", 0, "listen on this port instead of the redirect URI's; 0 picks a free one (needs a provider that accepts any loopback port)")
+	fl.DurationVar(&opts.Timeout, "timeout", auth.DefaultLoginTimeout, "how long to wait for the sign-in")
+	fl.BoolVar(&opts.InsecureStorage, "insecure-storage", false, "keep the session in a 0600 file instead of the OS keyring")
+	fl.BoolVar(&opts.SSO, "sso", false, "let the browser's existing provider session sign you in (x_sso_enabled)")
+	fl.StringVar(&opts.Prompt, "prompt", "", "OIDC prompt, e.g. \"login\" to force a fresh sign-in")
+	fl.StringVar(&opts.LoginHint, "login-hint", "", "prefill the sign-in form with this user")
+	fl.StringVar(&opts.UILocales, "ui-locales", "", "languages for the sign-in pages, e.g. \"ja en\"")
+	fl.BoolVar(&opts.Signup, "signup", false, "open the sign-up page first (Authgear's x_page=signup)")
+	fl.BoolVar(&opts.Reauth, "reauth", false, "sign in again as the current user (prompt=login, max_age=0, id_token_hint)")
+	fl.BoolVar(&opts.WithRefreshToken, "with-refresh-token", false, "read a refresh token from stdin instead of signing in")
+	fl.BoolVar(&opts.ClientCredentials, "client-credentials", false, "log in as a machine client (secret from $AGCURL_CLIENT_SECRET or stdin)")
+	fl.StringVar(&opts.Resource, "resource", "", "with --client-credentials: the API resource URI (Authgear requires one)")
+	fl.BoolVar(&opts.Device, "device", false, "use the device authorization grant (RFC 8628)")
+	fl.StringVar(&opts.Scope, "scope", "", "scopes to request instead of the profile's")
 	return c
 }
 
-func (o *loginOptions) validate(c *cobra.Command) error {
+// validate returns the usage error in the flags, if any.
+func (o *LoginOptions) validate() error {
 	modes := 0
 	for _, m := range []bool{o.WithRefreshToken, o.ClientCredentials, o.Device} {
 		if m {
@@ -117,9 +149,9 @@ func (o *loginOptions) validate(c *cobra.Command) error {
 	switch {
 	case modes > 1:
 		return usageErrorf("--with-refresh-token, --client-credentials and --device exclude each other")
-	case o.Browser && o.NoBrowser:
+	case o.ForceBrowser && o.NoBrowser:
 		return usageErrorf("--browser and --no-browser cannot be used together")
-	case c.Flags().Changed("port") && (o.Port < 0 || o.Port > 65535):
+	case o.PortSet && (o.Port < 0 || o.Port > 65535):
 		return usageErrorf("--port must be between 0 and 65535")
 	case o.Timeout <= 0:
 		return usageErrorf("--timeout must be positive")
@@ -128,9 +160,6 @@ func (o *loginOptions) validate(c *cobra.Command) error {
 	case o.Reauth && modes > 0:
 		return usageErrorf("--reauth is a browser sign-in; it cannot be combined with --with-refresh-token, --client-credentials or --device")
 	}
-	if !c.Flags().Changed("port") {
-		o.Port = -1
-	}
 	return nil
 }
 
@@ -138,8 +167,10 @@ func (o *loginOptions) validate(c *cobra.Command) error {
 const nonInteractiveHelp = "without a terminal, use `agcurl login --client-credentials`, `--with-refresh-token` or `--device`, " +
 	"or set AGCURL_ACCESS_TOKEN or AGCURL_REFRESH_TOKEN (see `agcurl help environment`)"
 
-func loginRun(ctx context.Context, f *Factory, g *globalOptions, o *loginOptions) error {
-	p, err := resolveProfile(f, g.Profile)
+// loginRun signs in to the profile's provider in the way opts choose and
+// saves the session.
+func loginRun(ctx context.Context, opts *LoginOptions) error {
+	p, err := opts.Profile()
 	if err != nil {
 		return err
 	}
@@ -150,7 +181,7 @@ func loginRun(ctx context.Context, f *Factory, g *globalOptions, o *loginOptions
 	if err != nil {
 		return err
 	}
-	if o.InsecureStorage {
+	if opts.InsecureStorage {
 		storageName = keychain.StorageFile
 	}
 	store := p.storeFor(storageName)
@@ -163,14 +194,14 @@ func loginRun(ctx context.Context, f *Factory, g *globalOptions, o *loginOptions
 		}
 		old = nil // a corrupt session is replaced by this login
 	}
-	if o.Reauth && (old == nil || old.IDToken == "") {
+	if opts.Reauth && (old == nil || old.IDToken == "") {
 		return &needsLoginError{msg: "--reauth needs a signed-in session with an ID token; run `" + p.loginCommand() + "`"}
 	}
 
-	interactive := f.IO.Interactive() && f.Getenv("CI") == ""
-	browserFlow := !o.WithRefreshToken && !o.ClientCredentials && !o.Device
-	openBrowser := o.Browser || (interactive && !o.NoBrowser)
-	if browserFlow && !openBrowser && !o.NoBrowser {
+	interactive := opts.IO.Interactive() && opts.Getenv("CI") == ""
+	browserFlow := !opts.WithRefreshToken && !opts.ClientCredentials && !opts.Device
+	openBrowser := opts.ForceBrowser || (interactive && !opts.NoBrowser)
+	if browserFlow && !openBrowser && !opts.NoBrowser {
 		return &needsLoginError{msg: "not opening a browser: there is no terminal, or $CI is set; pass --browser to open one anyway, " +
 			"or --no-browser to print the URL and wait; " + nonInteractiveHelp}
 	}
@@ -186,12 +217,12 @@ func loginRun(ctx context.Context, f *Factory, g *globalOptions, o *loginOptions
 	}
 	defer unlock()
 
-	scope := firstNonEmpty(o.Scope, p.profile.Scope, auth.DefaultScope)
-	commit := &loginCommit{p: p, store: store, storageName: storageName, wantRefresh: wantsRefreshToken(scope, o)}
+	scope := firstNonEmpty(opts.Scope, p.profile.Scope, auth.DefaultScope)
+	commit := &loginCommit{p: p, store: store, storageName: storageName, wantRefresh: wantsRefreshToken(scope, opts)}
 	var s *keychain.Session
 	switch {
-	case o.WithRefreshToken:
-		rt, err := readSecret(f, "Refresh token", "")
+	case opts.WithRefreshToken:
+		rt, err := readSecret(opts.IO, opts.Getenv, "Refresh token", "")
 		if err != nil {
 			return err
 		}
@@ -200,14 +231,14 @@ func loginRun(ctx context.Context, f *Factory, g *globalOptions, o *loginOptions
 			return err
 		}
 		s.Scopes = strings.Fields(scope)
-	case o.ClientCredentials:
-		fromEnv := strings.TrimSpace(f.Getenv("AGCURL_CLIENT_SECRET")) != ""
-		secret, err := readSecret(f, "Client secret", "AGCURL_CLIENT_SECRET")
+	case opts.ClientCredentials:
+		fromEnv := strings.TrimSpace(opts.Getenv("AGCURL_CLIENT_SECRET")) != ""
+		secret, err := readSecret(opts.IO, opts.Getenv, "Client secret", "AGCURL_CLIENT_SECRET")
 		if err != nil {
 			return err
 		}
 		s, err = p.client().ClientCredentials(ctx, auth.ClientCredentialsOptions{
-			ClientSecret: secret, Resource: o.Resource, Scopes: strings.Fields(o.Scope),
+			ClientSecret: secret, Resource: opts.Resource, Scopes: strings.Fields(opts.Scope),
 		})
 		var rejected *auth.ClientCredentialsError
 		if errors.As(err, &rejected) {
@@ -220,17 +251,17 @@ func loginRun(ctx context.Context, f *Factory, g *globalOptions, o *loginOptions
 		if err != nil {
 			return err
 		}
-	case o.Device:
+	case opts.Device:
 		s, err = p.client().Device(ctx, auth.DeviceOptions{
-			Scope: scope, Timeout: o.Timeout,
+			Scope: scope, Timeout: opts.Timeout,
 			Show: func(code, uri, complete string) {
-				fmt.Fprintf(f.IO.ErrOut, "To sign in, open %s and enter the code:\n\n  %s\n\n", termsafe.String(uri), termsafe.String(code))
+				fmt.Fprintf(opts.IO.ErrOut, "To sign in, open %s and enter the code:\n\n  %s\n\n", termsafe.String(uri), termsafe.String(code))
 				if openBrowser && complete != "" {
-					if err := f.Browser.Open(complete); err == nil {
-						fmt.Fprintln(f.IO.ErrOut, "(A browser was opened at that page.)")
+					if err := opts.Browser.Open(complete); err == nil {
+						fmt.Fprintln(opts.IO.ErrOut, "(A browser was opened at that page.)")
 					}
 				}
-				fmt.Fprintf(f.IO.ErrOut, "Waiting for the sign-in to finish (up to %s; Ctrl-C to cancel)...\n", o.Timeout)
+				fmt.Fprintf(opts.IO.ErrOut, "Waiting for the sign-in to finish (up to %s; Ctrl-C to cancel)...\n", opts.Timeout)
 			},
 		})
 		if errors.Is(err, auth.ErrNoDeviceGrant) {
@@ -240,7 +271,7 @@ func loginRun(ctx context.Context, f *Factory, g *globalOptions, o *loginOptions
 			return err
 		}
 	default:
-		if s, err = browserLogin(ctx, f, p, o, scope, old, openBrowser, commit.save); err != nil {
+		if s, err = browserLogin(ctx, p, opts, scope, old, openBrowser, commit.save); err != nil {
 			return err
 		}
 	}
@@ -258,22 +289,22 @@ func loginRun(ctx context.Context, f *Factory, g *globalOptions, o *loginOptions
 		_ = p.client().Revoke(rctx, r.RefreshToken)
 		cancel()
 	}
-	pal := newPalette(f.IO.ColorErr)
-	fmt.Fprintf(f.IO.ErrOut, "%s Logged in to %s as %s (profile %s, %s storage)\n",
+	pal := newPalette(opts.IO.ColorErr)
+	fmt.Fprintf(opts.IO.ErrOut, "%s Logged in to %s as %s (profile %s, %s storage)\n",
 		pal.green("✓"), p.profile.Endpoint, pal.bold(termsafe.String(firstNonEmpty(s.Subject, "(unknown subject)"))), p.name, storageName)
 	switch {
 	case commit.keptRefresh:
-		fmt.Fprintf(f.IO.ErrOut, "%s The provider issued no new refresh token; the session keeps the one from the previous sign-in.\n", pal.yellow("!"))
+		fmt.Fprintf(opts.IO.ErrOut, "%s The provider issued no new refresh token; the session keeps the one from the previous sign-in.\n", pal.yellow("!"))
 	case commit.wantRefresh && s.RefreshToken == "":
-		fmt.Fprintf(f.IO.ErrOut, "%s No refresh token was issued, though offline_access was requested: this session ends when the access token expires%s. %s\n",
-			pal.yellow("!"), expiresAt(s), noRefreshAdvice(p, o))
+		fmt.Fprintf(opts.IO.ErrOut, "%s No refresh token was issued, though offline_access was requested: this session ends when the access token expires%s. %s\n",
+			pal.yellow("!"), expiresAt(s), noRefreshAdvice(p, opts))
 	}
 	return nil
 }
 
 // wantsRefreshToken reports whether a login asked for a refresh token: a
 // user's sign-in (browser or device) with the offline_access scope.
-func wantsRefreshToken(scope string, o *loginOptions) bool {
+func wantsRefreshToken(scope string, o *LoginOptions) bool {
 	return !o.ClientCredentials && !o.WithRefreshToken && slices.Contains(strings.Fields(scope), "offline_access")
 }
 
@@ -285,7 +316,7 @@ func expiresAt(s *keychain.Session) string {
 }
 
 // noRefreshAdvice says what may get a refresh token next time.
-func noRefreshAdvice(p *profileContext, o *loginOptions) string {
+func noRefreshAdvice(p *profileContext, o *LoginOptions) string {
 	if o.Prompt == "consent" || promptsConsent(p, o) {
 		return "Check that the client may use refresh tokens (offline access) at the provider, then run `" + p.loginCommand() + "` again."
 	}
@@ -312,7 +343,7 @@ func isAuthgear(p *profileContext, scope string) bool {
 // provider lists consent among its prompt values (OIDC Core 11 lets such a
 // provider grant offline_access only with consent). Not on Authgear, which
 // issues refresh tokens without it.
-func promptsConsent(p *profileContext, o *loginOptions) bool {
+func promptsConsent(p *profileContext, o *LoginOptions) bool {
 	scope := firstNonEmpty(o.Scope, p.profile.Scope, auth.DefaultScope)
 	return o.Prompt == "" && !o.Reauth && wantsRefreshToken(scope, o) &&
 		slices.Contains(p.profile.Provider.PromptValues, "consent") && !isAuthgear(p, scope)
@@ -358,9 +389,9 @@ func (c *loginCommit) save(s *keychain.Session) error {
 	return nil
 }
 
-func browserLogin(ctx context.Context, f *Factory, p *profileContext, o *loginOptions, scope string, old *keychain.Session, openBrowser bool, finish func(*keychain.Session) error) (*keychain.Session, error) {
-	pal := newPalette(f.IO.ColorErr)
-	paste := o.NoBrowser && f.IO.InTTY
+func browserLogin(ctx context.Context, p *profileContext, o *LoginOptions, scope string, old *keychain.Session, openBrowser bool, finish func(*keychain.Session) error) (*keychain.Session, error) {
+	pal := newPalette(o.IO.ColorErr)
+	paste := o.NoBrowser && o.IO.InTTY
 	opts := auth.LoginOptions{
 		Scope:       scope,
 		RedirectURI: p.profile.RedirectURI,
@@ -374,23 +405,23 @@ func browserLogin(ctx context.Context, f *Factory, p *profileContext, o *loginOp
 			u = termsafe.String(u)
 			switch {
 			case !openBrowser:
-				fmt.Fprintf(f.IO.ErrOut, "Open this URL in a browser to sign in:\n\n  %s\n\n", u)
+				fmt.Fprintf(o.IO.ErrOut, "Open this URL in a browser to sign in:\n\n  %s\n\n", u)
 				if paste {
-					fmt.Fprintln(f.IO.ErrOut, "If the browser cannot reach this machine, it ends on a page that fails to load:")
-					fmt.Fprintln(f.IO.ErrOut, "copy that page's address (or just its code) and paste it here.")
+					fmt.Fprintln(o.IO.ErrOut, "If the browser cannot reach this machine, it ends on a page that fails to load:")
+					fmt.Fprintln(o.IO.ErrOut, "copy that page's address (or just its code) and paste it here.")
 				}
 			case browserErr != nil:
-				fmt.Fprintf(f.IO.ErrOut, "%s Could not open a browser (%v). Open this URL to sign in:\n\n  %s\n\n", pal.yellow("!"), browserErr, u)
+				fmt.Fprintf(o.IO.ErrOut, "%s Could not open a browser (%v). Open this URL to sign in:\n\n  %s\n\n", pal.yellow("!"), browserErr, u)
 			default:
-				fmt.Fprintf(f.IO.ErrOut, "Opening the browser to sign in. If it does not open, visit:\n\n  %s\n\n", u)
+				fmt.Fprintf(o.IO.ErrOut, "Opening the browser to sign in. If it does not open, visit:\n\n  %s\n\n", u)
 			}
-			fmt.Fprintf(f.IO.ErrOut, "Waiting for the sign-in to finish (up to %s; Ctrl-C to cancel)...\n", o.Timeout)
+			fmt.Fprintf(o.IO.ErrOut, "Waiting for the sign-in to finish (up to %s; Ctrl-C to cancel)...\n", o.Timeout)
 		},
 	}
 	if paste {
-		opts.Paste = f.IO.In
+		opts.Paste = o.IO.In
 		opts.PasteRejected = func(reason string) {
-			fmt.Fprintf(f.IO.ErrOut, "%s %s; paste the address of the page the sign-in ended on.\n", pal.yellow("!"), reason)
+			fmt.Fprintf(o.IO.ErrOut, "%s %s; paste the address of the page the sign-in ended on.\n", pal.yellow("!"), reason)
 		}
 	}
 	if promptsConsent(p, o) {
@@ -399,7 +430,7 @@ func browserLogin(ctx context.Context, f *Factory, p *profileContext, o *loginOp
 	if o.Reauth {
 		opts.Prompt, opts.MaxAge, opts.IDTokenHint = "login", "0", old.IDToken
 	}
-	if o.Port >= 0 {
+	if o.PortSet {
 		if o.Port == 0 {
 			opts.RandomPort = true
 		} else {
@@ -412,7 +443,7 @@ func browserLogin(ctx context.Context, f *Factory, p *profileContext, o *loginOp
 		}
 	}
 	if openBrowser {
-		opts.Browser = f.Browser
+		opts.Browser = o.Browser
 	}
 	opts.Finish = func(s *keychain.Session) error {
 		if o.Reauth && s.Subject != old.Subject {
@@ -425,23 +456,23 @@ func browserLogin(ctx context.Context, f *Factory, p *profileContext, o *loginOp
 
 // readSecret returns $env when set, else reads one line from stdin: on a
 // terminal after a prompt, without echo. A secret is never taken from argv.
-func readSecret(f *Factory, what, env string) (string, error) {
+func readSecret(ios *IOStreams, getenv func(string) string, what, env string) (string, error) {
 	if env != "" {
-		if v := strings.TrimSpace(f.Getenv(env)); v != "" {
+		if v := strings.TrimSpace(getenv(env)); v != "" {
 			return v, nil
 		}
 	}
 	var line string
-	if file, ok := f.IO.In.(*os.File); ok && f.IO.InTTY {
-		fmt.Fprintf(f.IO.ErrOut, "%s: ", what)
+	if file, ok := ios.In.(*os.File); ok && ios.InTTY {
+		fmt.Fprintf(ios.ErrOut, "%s: ", what)
 		b, err := term.ReadPassword(int(file.Fd()))
-		fmt.Fprintln(f.IO.ErrOut)
+		fmt.Fprintln(ios.ErrOut)
 		if err != nil {
 			return "", err
 		}
 		line = string(b)
 	} else {
-		r := bufio.NewReader(f.IO.In)
+		r := bufio.NewReader(ios.In)
 		l, err := r.ReadString('\n')
 		if err != nil && err != io.EOF {
 			return "", err
@@ -486,9 +517,4 @@ func (p *profileContext) recordStorage(ctx context.Context, name string) error {
 		}
 	}
 	return nil
-}
-
-// NewCmdLogin is a shim until this command takes the XOptions shape.
-func NewCmdLogin(f *Factory, runF func(*loginOptions) error) *cobra.Command {
-	return newLoginCmd(f, f.global)
 }

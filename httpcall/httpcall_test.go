@@ -143,7 +143,7 @@ func TestBuildErrors(t *testing.T) {
 		{Options{URL: "https://h/", Data: []Data{{DataBinary, "@" + missing}}}, false, "missing"},
 	} {
 		_, err := Build(tt.opts, OSOpener{})
-		var ue *UsageError
+		var ue *OptionError
 		var re *ReadError
 		if err == nil || !strings.Contains(err.Error(), tt.message) {
 			t.Errorf("%+v: error %v, want %q", tt.opts, err, tt.message)

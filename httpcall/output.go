@@ -171,7 +171,7 @@ func decode(resp *http.Response) (io.Reader, error) {
 	case "gzip", "x-gzip":
 		zr, err := gzip.NewReader(resp.Body)
 		if err != nil {
-			return nil, &TransportError{61, fmt.Errorf("bad gzip body: %v", err)}
+			return nil, &TransportError{CurlDecoding, fmt.Errorf("bad gzip body: %v", err)}
 		}
 		return zr, nil
 	case "deflate":

@@ -97,12 +97,21 @@ func (o OSOpener) Size(name string) int64 {
 	return fi.Size()
 }
 
-// UsageError is a problem with the options themselves; nothing was sent.
-type UsageError struct{ Msg string }
+// NoAPIBaseError reports a relative URL given without an API base to
+// resolve it against; nothing was sent.
+type NoAPIBaseError struct{ URL string }
 
-func (e *UsageError) Error() string { return e.Msg }
+func (e *NoAPIBaseError) Error() string {
+	return fmt.Sprintf("relative URL %q needs an API base", e.URL)
+}
 
-func usagef(format string, a ...any) error { return &UsageError{fmt.Sprintf(format, a...)} }
+// OptionError is a problem with the request options themselves (a bad
+// header, an unreadable combination); nothing was sent.
+type OptionError struct{ Msg string }
+
+func (e *OptionError) Error() string { return e.Msg }
+
+func usagef(format string, a ...any) error { return &OptionError{fmt.Sprintf(format, a...)} }
 
 // ReadError is a failure to read an "@file"; curl's exit code 26.
 type ReadError struct{ Err error }
@@ -268,7 +277,7 @@ func ResolveURL(raw, base string) (*url.URL, error) {
 	}
 	if strings.HasPrefix(raw, "/") && !strings.HasPrefix(raw, "//") {
 		if base == "" {
-			return nil, usagef("relative URL %q needs an API base: set one with `agcurl configure --api-base https://api.example.com`", raw)
+			return nil, &NoAPIBaseError{URL: raw}
 		}
 		b, err := ResolveURL(base, "")
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/agcurl/agcurl/internal/netutil"
 	"github.com/agcurl/agcurl/internal/termsafe"
 )
 
@@ -56,7 +57,7 @@ type TokenPolicy struct {
 // Check returns a *TokenTargetError when the token must not go to u.
 func (p TokenPolicy) Check(u *url.URL) error {
 	origin := Origin(u)
-	if u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) {
+	if u.Scheme != "https" && !(u.Scheme == "http" && netutil.IsLoopbackHost(u.Hostname())) {
 		return &TokenTargetError{Origin: origin, Reason: "plain http is allowed only to loopback; use https, or pass --no-auth to send without a token"}
 	}
 	if len(p.AllowedOrigins) == 0 {
@@ -101,7 +102,7 @@ func CheckTokenTarget(u *url.URL) error { return TokenPolicy{}.Check(u) }
 // is reached through a CONNECT tunnel, which the proxy cannot read, and
 // passes whatever the proxy. A nil proxy means the request goes directly.
 func checkTokenProxy(target, proxy *url.URL) error {
-	if proxy == nil || !strings.EqualFold(target.Scheme, "http") || isLoopback(proxy.Hostname()) {
+	if proxy == nil || !strings.EqualFold(target.Scheme, "http") || netutil.IsLoopbackHost(proxy.Hostname()) {
 		return nil
 	}
 	return &TokenTargetError{Origin: Origin(target), Reason: fmt.Sprintf("over plain http it would cross the proxy %s, "+
@@ -109,19 +110,30 @@ func checkTokenProxy(target, proxy *url.URL) error {
 		"or pass --no-auth to send without a token", proxy.Host)}
 }
 
-// isLoopback reports whether host (without port) is "localhost" or a
-// loopback IP address. It is the one loopback test of this package.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+// CurlCode is the number curl gives a kind of transfer failure (its
+// CURLE_* error codes, which curl also exits with). The command line picks
+// the exit status for it.
+type CurlCode int
 
-// TransportError is a failure below HTTP, with curl's exit code for it.
+// The transfer failures fetch can have, by curl's numbers.
+const (
+	CurlProxy    CurlCode = 5  // the proxy could not be reached
+	CurlResolve  CurlCode = 6  // the host name could not be resolved
+	CurlConnect  CurlCode = 7  // the connection failed
+	CurlTimeout  CurlCode = 28 // the operation timed out
+	CurlTLS      CurlCode = 35 // the TLS handshake failed
+	CurlRecv     CurlCode = 56 // the transfer failed while receiving
+	CurlPeerCert CurlCode = 60 // the server's certificate is not trusted
+	CurlDecoding CurlCode = 61 // the content encoding could not be decoded
+	CurlCACert   CurlCode = 77 // the CA file could not be read
+)
+
+// CurlCodes lists every CurlCode a TransportError may carry.
+var CurlCodes = []CurlCode{CurlProxy, CurlResolve, CurlConnect, CurlTimeout, CurlTLS, CurlRecv, CurlPeerCert, CurlDecoding, CurlCACert}
+
+// TransportError is a failure below HTTP, with curl's code for its kind.
 type TransportError struct {
-	Code int // 6 resolve, 7 connect, 28 timeout, 35 TLS, 60 certificate, 56 receive, 5 proxy
+	Code CurlCode
 	Err  error
 }
 
@@ -164,19 +176,19 @@ func ClassifyError(err error) error {
 	var netErr net.Error
 	switch {
 	case errors.As(err, &dnsErr):
-		return &TransportError{6, fmt.Errorf("could not resolve host %s", termsafe.String(dnsErr.Name))}
+		return &TransportError{CurlResolve, fmt.Errorf("could not resolve host %s", termsafe.String(dnsErr.Name))}
 	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr), errors.As(err, &invalidCert):
-		return &TransportError{60, fmt.Errorf("TLS certificate problem: %s; use --cacert to trust its CA, or -k to skip the check", safeCause(err))}
+		return &TransportError{CurlPeerCert, fmt.Errorf("TLS certificate problem: %s; use --cacert to trust its CA, or -k to skip the check", safeCause(err))}
 	case errors.As(err, &recordErr), errors.As(err, &alertErr), strings.Contains(err.Error(), "tls: "):
-		return &TransportError{35, fmt.Errorf("TLS handshake failed: %s", safeCause(err))}
+		return &TransportError{CurlTLS, fmt.Errorf("TLS handshake failed: %s", safeCause(err))}
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
-		return &TransportError{28, errors.New("operation timed out")}
+		return &TransportError{CurlTimeout, errors.New("operation timed out")}
 	case errors.As(err, &opErr) && opErr.Op == "proxyconnect":
-		return &TransportError{5, fmt.Errorf("could not connect to the proxy: %s", safeCause(err))}
+		return &TransportError{CurlProxy, fmt.Errorf("could not connect to the proxy: %s", safeCause(err))}
 	case errors.As(err, &opErr) && opErr.Op == "dial":
-		return &TransportError{7, fmt.Errorf("failed to connect to %s: %s", opErr.Addr, safeCause(opErr.Err))}
+		return &TransportError{CurlConnect, fmt.Errorf("failed to connect to %s: %s", opErr.Addr, safeCause(opErr.Err))}
 	}
-	return &TransportError{56, fmt.Errorf("transfer failed: %s", safeCause(err))}
+	return &TransportError{CurlRecv, fmt.Errorf("transfer failed: %s", safeCause(err))}
 }
 
 // safeCause returns the message of err's root cause, safe to print: it may
@@ -238,11 +250,11 @@ func NewClient(o ClientOptions) (*http.Client, error) {
 	if o.CACertFile != "" {
 		pem, err := os.ReadFile(o.CACertFile)
 		if err != nil {
-			return nil, &TransportError{77, fmt.Errorf("cannot read --cacert file: %v", err)}
+			return nil, &TransportError{CurlCACert, fmt.Errorf("cannot read --cacert file: %v", err)}
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, &TransportError{77, fmt.Errorf("--cacert file %s holds no PEM certificates", o.CACertFile)}
+			return nil, &TransportError{CurlCACert, fmt.Errorf("--cacert file %s holds no PEM certificates", o.CACertFile)}
 		}
 		tlsConf.RootCAs = pool
 	}
@@ -390,11 +402,11 @@ func (s *Sender) shouldRetry(res *Result, err error) (bool, string, time.Duratio
 		var te *TransportError
 		if errors.As(err, &te) {
 			switch {
-			case te.Code == 28:
+			case te.Code == CurlTimeout:
 				return true, "Timeout", 0
-			case te.Code == 7 && s.RetryConnRefused:
+			case te.Code == CurlConnect && s.RetryConnRefused:
 				return true, "Connection refused", 0
-			case te.Code == 56:
+			case te.Code == CurlRecv:
 				return true, "Transfer failed", 0
 			}
 		}
@@ -601,7 +613,7 @@ func (s *Sender) proxyFor(req *http.Request) (*url.URL, error) {
 	}
 	proxy, err := t.Proxy(req)
 	if err != nil {
-		return nil, &TransportError{5, fmt.Errorf("invalid proxy: %v", err)}
+		return nil, &TransportError{CurlProxy, fmt.Errorf("invalid proxy: %v", err)}
 	}
 	return proxy, nil
 }
