@@ -205,7 +205,7 @@ func TestLoginPortBusy(t *testing.T) {
 		ShowURL:     func(string, error) {},
 	})
 	var busy *auth.PortBusyError
-	if !errors.As(err, &busy) || !strings.Contains(err.Error(), "--redirect-uri") {
+	if !errors.As(err, &busy) || busy.Addr != ln.Addr().String() {
 		t.Fatalf("want port busy, got %v", err)
 	}
 }
@@ -300,7 +300,8 @@ func TestRefresherKeepsSessionOnServerErrorAndClearsOnInvalidGrant(t *testing.T)
 
 	srv.RevokeAll()
 	_, err := r.Token(context.Background())
-	if !errors.Is(err, auth.ErrLoginRequired) || !strings.Contains(err.Error(), "agcurl login") {
+	var lre *auth.LoginRequiredError
+	if !errors.Is(err, auth.ErrLoginRequired) || !errors.As(err, &lre) || lre.Profile != "default" {
 		t.Fatalf("want login required, got %v", err)
 	}
 	if _, err := store.Load("default"); !errors.Is(err, keychain.ErrNotFound) {

@@ -14,8 +14,26 @@ import (
 	"github.com/agcurl/agcurl/keychain"
 )
 
-func newLogoutCmd(f *Factory, g *globalOptions) *cobra.Command {
-	var all bool
+// LogoutOptions are what `agcurl logout` runs with: the --all flag, its
+// output, and, resolved only when it runs, the profile.
+type LogoutOptions struct {
+	IO      *IOStreams
+	Profile func() (*profileContext, error)
+
+	// All logs out of every configured profile (--all); it excludes
+	// --profile.
+	All bool
+
+	// factory resolves the other profiles of --all and reaches the
+	// provider's revocation endpoint.
+	factory *Factory
+}
+
+// NewCmdLogout builds `agcurl logout`. When runF is not nil it is called
+// with the parsed options instead of logoutRun, so that tests can check the
+// command line without a provider.
+func NewCmdLogout(f *Factory, runF func(*LogoutOptions) error) *cobra.Command {
+	opts := &LogoutOptions{IO: f.IO, factory: f}
 	c := &cobra.Command{
 		Use:   "logout",
 		Short: "Revoke the session at the provider and forget it",
@@ -29,43 +47,53 @@ an error. --all logs out of every profile.`,
   agcurl logout --all`,
 		Args: exactArgs(0, ""),
 		RunE: func(c *cobra.Command, args []string) error {
-			if all {
-				if c.Flags().Changed("profile") {
-					return usageErrorf("--all and --profile cannot be used together")
-				}
-				p, err := resolveProfile(f, g.Profile)
-				if err != nil {
-					return err
-				}
-				// Every profile is tried, even after one fails.
-				var failed []string
-				for _, name := range p.cfg.ProfileNames() {
-					q, err := resolveProfile(f, name)
-					if err == nil {
-						err = logoutProfile(c.Context(), f, q, false)
-					}
-					if c.Context().Err() != nil {
-						return c.Context().Err()
-					}
-					if err != nil {
-						fmt.Fprintf(f.IO.ErrOut, "agcurl: profile %s: %s\n", name, termsafe.String(withRemedy(err).Error()))
-						failed = append(failed, name)
-					}
-				}
-				if len(failed) > 0 {
-					return fmt.Errorf("could not log out of %s", strings.Join(failed, ", "))
-				}
-				return nil
+			// --profile is the root's persistent flag, merged into this
+			// command's flags by the time RunE runs.
+			if opts.All && c.Flags().Changed("profile") {
+				return usageErrorf("--all and --profile cannot be used together")
 			}
-			p, err := resolveProfile(f, g.Profile)
-			if err != nil {
-				return err
+			opts.Profile = f.profileFunc()
+			if runF != nil {
+				return runF(opts)
 			}
-			return logoutProfile(c.Context(), f, p, false)
+			return logoutRun(c.Context(), opts)
 		},
 	}
-	c.Flags().BoolVar(&all, "all", false, "log out of every profile")
+	c.Flags().BoolVar(&opts.All, "all", false, "log out of every profile")
 	return c
+}
+
+// logoutRun logs out of the profile or, with All, of every configured
+// profile: each one is tried even after another fails, and the failures
+// are reported together.
+func logoutRun(ctx context.Context, opts *LogoutOptions) error {
+	f := opts.factory
+	p, err := opts.Profile()
+	if err != nil {
+		return err
+	}
+	if !opts.All {
+		return logoutProfile(ctx, f, p, false)
+	}
+	// Every profile is tried, even after one fails.
+	var failed []string
+	for _, name := range p.cfg.ProfileNames() {
+		q, err := resolveProfile(f, name)
+		if err == nil {
+			err = logoutProfile(ctx, f, q, false)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			fmt.Fprintf(opts.IO.ErrOut, "agcurl: profile %s: %s\n", name, termsafe.String(withRemedy(err).Error()))
+			failed = append(failed, name)
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("could not log out of %s", strings.Join(failed, ", "))
+	}
+	return nil
 }
 
 // logoutProfile revokes and deletes p's session. quiet leaves out the
@@ -151,9 +179,4 @@ func revokeAtIssuer(ctx context.Context, f *Factory, p *profileContext, s *keych
 	}
 	c := &auth.Client{Provider: info, ClientID: s.ClientID, HTTP: f.HTTPClient, Now: f.Now}
 	return c.Revoke(rctx, token)
-}
-
-// NewCmdLogout is a shim until this command takes the XOptions shape.
-func NewCmdLogout(f *Factory, runF func(*struct{}) error) *cobra.Command {
-	return newLogoutCmd(f, f.global)
 }

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -36,8 +37,24 @@ type profileStatus struct {
 	Error       string   `json:"error,omitempty"`
 }
 
-func newStatusCmd(f *Factory, g *globalOptions) *cobra.Command {
-	var asJSON bool
+// StatusOptions are what `agcurl status` runs with: the --json flag, its
+// output, the environment and clock, and, resolved only when it runs, the
+// current profile.
+type StatusOptions struct {
+	IO      *IOStreams
+	Getenv  func(string) string
+	Now     func() time.Time
+	Profile func() (*profileContext, error)
+
+	// JSON prints the profiles' states as JSON (--json).
+	JSON bool
+}
+
+// NewCmdStatus builds `agcurl status`. When runF is not nil it is called
+// with the parsed options instead of statusRun, so that tests can check the
+// command line without reading any session.
+func NewCmdStatus(f *Factory, runF func(*StatusOptions) error) *cobra.Command {
+	opts := &StatusOptions{IO: f.IO, Getenv: f.Getenv, Now: f.Now}
 	c := &cobra.Command{
 		Use:   "status",
 		Short: "Show each profile's sign-in state, without network calls",
@@ -50,54 +67,65 @@ Exits with 4 when the current profile is not signed in.`,
   agcurl status --json`,
 		Args: exactArgs(0, ""),
 		RunE: func(c *cobra.Command, args []string) error {
-			p, err := resolveProfile(f, g.Profile)
-			if err != nil {
-				return err
+			opts.Profile = f.profileFunc()
+			if runF != nil {
+				return runF(opts)
 			}
-			now := f.Now()
-			var rows []profileStatus
-			currentIn := false
-			names := p.cfg.ProfileNames()
-			if p.profile != nil && p.cfg.Profiles[p.name] == nil {
-				names = append(names, p.name) // configured only by AGCURL_ENDPOINT and AGCURL_CLIENT_ID
-			}
-			for _, n := range names {
-				q := &profileContext{f: f, name: n, dir: p.dir, cfg: p.cfg, profile: p.cfg.Profiles[n]}
-				if n == p.name {
-					q = p // with the environment's overrides
-				}
-				st := statusOf(q, now)
-				st.Current = n == p.name
-				if st.Current {
-					currentIn = st.Usable
-				}
-				rows = append(rows, st)
-			}
-			if asJSON {
-				if rows == nil {
-					rows = []profileStatus{}
-				}
-				if err := writeJSON(f.IO.Out, rows); err != nil {
-					return err
-				}
-			} else {
-				printStatus(f, rows, now)
-			}
-			for _, env := range []string{"AGCURL_ACCESS_TOKEN", "AGCURL_REFRESH_TOKEN"} {
-				if f.Getenv(env) != "" {
-					fmt.Fprintf(f.IO.ErrOut, "Note: %s is set; commands use it instead of the stored session.\n", env)
-					currentIn = true
-					break
-				}
-			}
-			if !currentIn {
-				return &SilentError{Code: ExitLoginRequired}
-			}
-			return nil
+			return statusRun(c.Context(), opts)
 		},
 	}
-	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
 	return c
+}
+
+// statusRun prints the state of every configured profile, from what is
+// stored locally. It fails with ExitLoginRequired, silently, when the
+// current profile cannot be used.
+func statusRun(_ context.Context, opts *StatusOptions) error {
+	p, err := opts.Profile()
+	if err != nil {
+		return err
+	}
+	now := opts.Now()
+	var rows []profileStatus
+	currentIn := false
+	names := p.cfg.ProfileNames()
+	if p.profile != nil && p.cfg.Profiles[p.name] == nil {
+		names = append(names, p.name) // configured only by AGCURL_ENDPOINT and AGCURL_CLIENT_ID
+	}
+	for _, n := range names {
+		q := &profileContext{f: p.f, name: n, dir: p.dir, cfg: p.cfg, profile: p.cfg.Profiles[n]}
+		if n == p.name {
+			q = p // with the environment's overrides
+		}
+		st := statusOf(q, now)
+		st.Current = n == p.name
+		if st.Current {
+			currentIn = st.Usable
+		}
+		rows = append(rows, st)
+	}
+	if opts.JSON {
+		if rows == nil {
+			rows = []profileStatus{}
+		}
+		if err := writeJSON(opts.IO.Out, rows); err != nil {
+			return err
+		}
+	} else {
+		printStatus(opts.IO, rows, now)
+	}
+	for _, env := range []string{"AGCURL_ACCESS_TOKEN", "AGCURL_REFRESH_TOKEN"} {
+		if opts.Getenv(env) != "" {
+			fmt.Fprintf(opts.IO.ErrOut, "Note: %s is set; commands use it instead of the stored session.\n", env)
+			currentIn = true
+			break
+		}
+	}
+	if !currentIn {
+		return &SilentError{Code: ExitLoginRequired}
+	}
+	return nil
 }
 
 func statusOf(p *profileContext, now time.Time) profileStatus {
@@ -135,54 +163,49 @@ func statusOf(p *profileContext, now time.Time) profileStatus {
 	return st
 }
 
-func printStatus(f *Factory, rows []profileStatus, now time.Time) {
-	pal := newPalette(f.IO.ColorOut)
+func printStatus(ios *IOStreams, rows []profileStatus, now time.Time) {
+	pal := newPalette(ios.ColorOut)
 	if len(rows) == 0 {
-		fmt.Fprintln(f.IO.Out, "No profiles configured. Run `agcurl configure --endpoint URL --client-id ID`.")
+		fmt.Fprintln(ios.Out, "No profiles configured. Run `agcurl configure --endpoint URL --client-id ID`.")
 		return
 	}
 	for i, st := range rows {
 		if i > 0 {
-			fmt.Fprintln(f.IO.Out)
+			fmt.Fprintln(ios.Out)
 		}
 		mark := ""
 		if st.Current {
 			mark = " (current)"
 		}
-		fmt.Fprintf(f.IO.Out, "%s%s\n", pal.bold(st.Profile), mark)
-		fmt.Fprintf(f.IO.Out, "  endpoint:      %s\n", st.Endpoint)
-		fmt.Fprintf(f.IO.Out, "  client id:     %s\n", st.ClientID)
-		fmt.Fprintf(f.IO.Out, "  storage:       %s\n", firstNonEmpty(st.Storage, "-"))
+		fmt.Fprintf(ios.Out, "%s%s\n", pal.bold(st.Profile), mark)
+		fmt.Fprintf(ios.Out, "  endpoint:      %s\n", st.Endpoint)
+		fmt.Fprintf(ios.Out, "  client id:     %s\n", st.ClientID)
+		fmt.Fprintf(ios.Out, "  storage:       %s\n", firstNonEmpty(st.Storage, "-"))
 		switch {
 		case st.Error != "":
-			fmt.Fprintf(f.IO.Out, "  %s %s\n", pal.red("X"), termsafe.String(st.Error))
+			fmt.Fprintf(ios.Out, "  %s %s\n", pal.red("X"), termsafe.String(st.Error))
 		case st.OtherIssuer != "":
-			fmt.Fprintf(f.IO.Out, "  %s not logged in: the stored session was issued by %s or to another client, not this profile's; log in again\n",
+			fmt.Fprintf(ios.Out, "  %s not logged in: the stored session was issued by %s or to another client, not this profile's; log in again\n",
 				pal.red("X"), termsafe.String(st.OtherIssuer))
 		case !st.LoggedIn:
-			fmt.Fprintf(f.IO.Out, "  %s not logged in\n", pal.red("X"))
+			fmt.Fprintf(ios.Out, "  %s not logged in\n", pal.red("X"))
 		default:
-			fmt.Fprintf(f.IO.Out, "  %s logged in as %s\n", pal.green("✓"), termsafe.String(firstNonEmpty(st.Subject, "(unknown subject)")))
+			fmt.Fprintf(ios.Out, "  %s logged in as %s\n", pal.green("✓"), termsafe.String(firstNonEmpty(st.Subject, "(unknown subject)")))
 			switch {
 			case st.AccessTokenExpiry == nil:
-				fmt.Fprintf(f.IO.Out, "  access token:  expiry unknown\n")
+				fmt.Fprintf(ios.Out, "  access token:  expiry unknown\n")
 			case st.AccessTokenExpiry.After(now):
-				fmt.Fprintf(f.IO.Out, "  access token:  expires %s (in %s)\n", st.AccessTokenExpiry.Local().Format(time.RFC3339), st.AccessTokenExpiry.Sub(now).Round(time.Second))
+				fmt.Fprintf(ios.Out, "  access token:  expires %s (in %s)\n", st.AccessTokenExpiry.Local().Format(time.RFC3339), st.AccessTokenExpiry.Sub(now).Round(time.Second))
 			case st.Renewable:
-				fmt.Fprintf(f.IO.Out, "  access token:  expired %s (renewed on next use)\n", st.AccessTokenExpiry.Local().Format(time.RFC3339))
+				fmt.Fprintf(ios.Out, "  access token:  expired %s (renewed on next use)\n", st.AccessTokenExpiry.Local().Format(time.RFC3339))
 			default:
-				fmt.Fprintf(f.IO.Out, "  access token:  %s expired %s, cannot be renewed (no refresh token): log in again\n", pal.red("X"), st.AccessTokenExpiry.Local().Format(time.RFC3339))
+				fmt.Fprintf(ios.Out, "  access token:  %s expired %s, cannot be renewed (no refresh token): log in again\n", pal.red("X"), st.AccessTokenExpiry.Local().Format(time.RFC3339))
 			}
 			rt := "no"
 			if st.HasRefreshToken {
 				rt = "yes"
 			}
-			fmt.Fprintf(f.IO.Out, "  refresh token: %s\n", rt)
+			fmt.Fprintf(ios.Out, "  refresh token: %s\n", rt)
 		}
 	}
-}
-
-// NewCmdStatus is a shim until this command takes the XOptions shape.
-func NewCmdStatus(f *Factory, runF func(*struct{}) error) *cobra.Command {
-	return newStatusCmd(f, f.global)
 }

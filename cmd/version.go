@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"runtime/debug"
@@ -63,7 +64,15 @@ func (b buildInfo) String() string {
 	return s + "\n" + b.GoVersion + " " + b.Platform + "\n"
 }
 
-func newVersionCmd(f *Factory) *cobra.Command {
+// VersionOptions are what `agcurl version` runs with: its output.
+type VersionOptions struct {
+	IO *IOStreams
+}
+
+// NewCmdVersion builds `agcurl version`. When runF is not nil it is called
+// with the parsed options instead of versionRun.
+func NewCmdVersion(f *Factory, runF func(*VersionOptions) error) *cobra.Command {
+	opts := &VersionOptions{IO: f.IO}
 	return &cobra.Command{
 		Use:     "version",
 		Short:   "Print agcurl's version, commit, build date and Go version",
@@ -71,11 +80,16 @@ func newVersionCmd(f *Factory) *cobra.Command {
 		Example: "  agcurl version\n  agcurl --version",
 		Args:    exactArgs(0, ""),
 		RunE: func(c *cobra.Command, args []string) error {
-			_, err := fmt.Fprint(f.IO.Out, currentBuild().String())
-			return err
+			if runF != nil {
+				return runF(opts)
+			}
+			return versionRun(c.Context(), opts)
 		},
 	}
 }
 
-// NewCmdVersion is a shim until this command takes the XOptions shape.
-func NewCmdVersion(f *Factory, runF func(*struct{}) error) *cobra.Command { return newVersionCmd(f) }
+// versionRun prints what currentBuild reports, as `agcurl --version` does.
+func versionRun(_ context.Context, opts *VersionOptions) error {
+	_, err := fmt.Fprint(opts.IO.Out, currentBuild().String())
+	return err
+}

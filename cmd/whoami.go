@@ -15,8 +15,24 @@ import (
 	"github.com/agcurl/agcurl/keychain"
 )
 
-func newWhoamiCmd(f *Factory, g *globalOptions) *cobra.Command {
-	var asJSON bool
+// WhoamiOptions are what `agcurl whoami` runs with: the --json flag, its
+// output, the environment and clock, and, resolved only when it runs, the
+// profile.
+type WhoamiOptions struct {
+	IO      *IOStreams
+	Getenv  func(string) string
+	Now     func() time.Time
+	Profile func() (*profileContext, error)
+
+	// JSON prints the userinfo claims as the provider sent them (--json).
+	JSON bool
+}
+
+// NewCmdWhoami builds `agcurl whoami`. When runF is not nil it is called
+// with the parsed options instead of whoamiRun, so that tests can check the
+// command line without a provider.
+func NewCmdWhoami(f *Factory, runF func(*WhoamiOptions) error) *cobra.Command {
+	opts := &WhoamiOptions{IO: f.IO, Getenv: f.Getenv, Now: f.Now}
 	c := &cobra.Command{
 		Use:   "whoami",
 		Short: "Show the signed-in user, from the provider's userinfo endpoint",
@@ -27,15 +43,21 @@ sent them, for scripts.`,
   agcurl whoami --json | jq -r .email`,
 		Args: exactArgs(0, ""),
 		RunE: func(c *cobra.Command, args []string) error {
-			return whoamiRun(c.Context(), f, g, asJSON)
+			opts.Profile = f.profileFunc()
+			if runF != nil {
+				return runF(opts)
+			}
+			return whoamiRun(c.Context(), opts)
 		},
 	}
-	c.Flags().BoolVar(&asJSON, "json", false, "print the userinfo claims as JSON")
+	c.Flags().BoolVar(&opts.JSON, "json", false, "print the userinfo claims as JSON")
 	return c
 }
 
-func whoamiRun(ctx context.Context, f *Factory, g *globalOptions, asJSON bool) error {
-	p, err := resolveProfile(f, g.Profile)
+// whoamiRun asks the provider's userinfo endpoint who the profile's session
+// (or $AGCURL_ACCESS_TOKEN) belongs to, and prints it.
+func whoamiRun(ctx context.Context, opts *WhoamiOptions) error {
+	p, err := opts.Profile()
 	if err != nil {
 		return err
 	}
@@ -43,7 +65,7 @@ func whoamiRun(ctx context.Context, f *Factory, g *globalOptions, asJSON bool) e
 		return err
 	}
 	c := p.client()
-	if at := f.Getenv("AGCURL_ACCESS_TOKEN"); at != "" {
+	if at := opts.Getenv("AGCURL_ACCESS_TOKEN"); at != "" {
 		raw, err := c.UserInfo(ctx, at, "")
 		if errors.Is(err, auth.ErrUnauthorized) {
 			return &needsLoginError{msg: "the provider rejects the access token in AGCURL_ACCESS_TOKEN; replace it"}
@@ -51,7 +73,7 @@ func whoamiRun(ctx context.Context, f *Factory, g *globalOptions, asJSON bool) e
 		if err != nil {
 			return err
 		}
-		return printUserinfo(f, p, raw, asJSON)
+		return printUserinfo(opts, p, raw)
 	}
 	r, err := p.refresher(ctx)
 	if err != nil {
@@ -62,7 +84,7 @@ func whoamiRun(ctx context.Context, f *Factory, g *globalOptions, asJSON bool) e
 		return p.withHint(err)
 	}
 	if s.GrantType == keychain.GrantClientCredentials {
-		return printMachineClient(f, p, s, asJSON)
+		return printMachineClient(opts, p, s)
 	}
 	raw, err := c.UserInfo(ctx, s.AccessToken, s.Subject)
 	if errors.Is(err, auth.ErrUnauthorized) {
@@ -77,40 +99,44 @@ func whoamiRun(ctx context.Context, f *Factory, g *globalOptions, asJSON bool) e
 	if err != nil {
 		return err
 	}
-	return printUserinfo(f, p, raw, asJSON)
+	return printUserinfo(opts, p, raw)
 }
 
-func printUserinfo(f *Factory, p *profileContext, raw []byte, asJSON bool) error {
-	if asJSON {
+// printUserinfo prints the userinfo response raw: as JSON with --json, or
+// the claims that say who the user is.
+func printUserinfo(opts *WhoamiOptions, p *profileContext, raw []byte) error {
+	w := opts.IO.Out
+	if opts.JSON {
 		var v any
 		_ = json.Unmarshal(raw, &v)
-		return writeJSON(f.IO.Out, v)
+		return writeJSON(w, v)
 	}
 	var claims map[string]any
 	if err := json.Unmarshal(raw, &claims); err != nil {
 		return fmt.Errorf("userinfo: %w", err)
 	}
-	pal := newPalette(f.IO.ColorOut)
+	pal := newPalette(opts.IO.ColorOut)
 	// Claims are the provider's (and the user's) text: escaped for the terminal.
 	str := func(k string) string { v, _ := claims[k].(string); return termsafe.String(v) }
 	who := firstNonEmpty(str("preferred_username"), str("email"), str("phone_number"), str("sub"))
-	fmt.Fprintf(f.IO.Out, "Logged in to %s as %s\n", p.profile.Endpoint, pal.bold(who))
+	fmt.Fprintf(w, "Logged in to %s as %s\n", p.profile.Endpoint, pal.bold(who))
 	for _, k := range []string{"sub", "name", "email", "phone_number"} {
 		if v := str(k); v != "" {
-			fmt.Fprintf(f.IO.Out, "  %-13s %s\n", k+":", v)
+			fmt.Fprintf(w, "  %-13s %s\n", k+":", v)
 		}
 	}
 	if v, ok := claims["email_verified"].(bool); ok {
-		fmt.Fprintf(f.IO.Out, "  %-13s %t\n", "verified:", v)
+		fmt.Fprintf(w, "  %-13s %t\n", "verified:", v)
 	}
-	fmt.Fprintf(f.IO.Out, "  %-13s %s\n", "profile:", p.name)
+	fmt.Fprintf(w, "  %-13s %s\n", "profile:", p.name)
 	return nil
 }
 
 // printMachineClient answers whoami for a client credentials session: a
 // machine client has no user, and so no userinfo; what is known is shown.
-func printMachineClient(f *Factory, p *profileContext, s *keychain.Session, asJSON bool) error {
-	if asJSON {
+func printMachineClient(opts *WhoamiOptions, p *profileContext, s *keychain.Session) error {
+	w := opts.IO.Out
+	if opts.JSON {
 		out := map[string]any{"machine_client": true, "client_id": s.ClientID, "subject": s.Subject, "profile": p.name}
 		if !s.Expiry.IsZero() {
 			out["access_token_expires_at"] = s.Expiry.UTC().Format(time.RFC3339)
@@ -118,23 +144,18 @@ func printMachineClient(f *Factory, p *profileContext, s *keychain.Session, asJS
 		if len(s.Scopes) > 0 {
 			out["scopes"] = s.Scopes
 		}
-		return writeJSON(f.IO.Out, out)
+		return writeJSON(w, out)
 	}
-	pal := newPalette(f.IO.ColorOut)
-	fmt.Fprintf(f.IO.Out, "Logged in to %s as machine client %s: a machine client has no user, so there is no userinfo\n",
+	pal := newPalette(opts.IO.ColorOut)
+	fmt.Fprintf(w, "Logged in to %s as machine client %s: a machine client has no user, so there is no userinfo\n",
 		p.profile.Endpoint, pal.bold(termsafe.String(s.ClientID)))
-	fmt.Fprintf(f.IO.Out, "  %-13s %s\n", "client id:", termsafe.String(s.ClientID))
+	fmt.Fprintf(w, "  %-13s %s\n", "client id:", termsafe.String(s.ClientID))
 	if !s.Expiry.IsZero() {
-		fmt.Fprintf(f.IO.Out, "  %-13s expires %s (in %s)\n", "access token:", s.Expiry.Local().Format(time.RFC3339), s.Expiry.Sub(f.Now()).Round(time.Second))
+		fmt.Fprintf(w, "  %-13s expires %s (in %s)\n", "access token:", s.Expiry.Local().Format(time.RFC3339), s.Expiry.Sub(opts.Now()).Round(time.Second))
 	}
 	if len(s.Scopes) > 0 {
-		fmt.Fprintf(f.IO.Out, "  %-13s %s\n", "scopes:", termsafe.String(strings.Join(s.Scopes, " ")))
+		fmt.Fprintf(w, "  %-13s %s\n", "scopes:", termsafe.String(strings.Join(s.Scopes, " ")))
 	}
-	fmt.Fprintf(f.IO.Out, "  %-13s %s\n", "profile:", p.name)
+	fmt.Fprintf(w, "  %-13s %s\n", "profile:", p.name)
 	return nil
-}
-
-// NewCmdWhoami is a shim until this command takes the XOptions shape.
-func NewCmdWhoami(f *Factory, runF func(*struct{}) error) *cobra.Command {
-	return newWhoamiCmd(f, f.global)
 }
