@@ -127,8 +127,18 @@ func remedy(err error) string {
 		corrupt     *keychain.CorruptSessionError
 		unavailable *keychain.UnavailableError
 		noBase      *httpcall.NoAPIBaseError
+		target      *httpcall.TokenTargetError
 	)
 	switch {
+	case errors.As(err, &target):
+		switch target.Kind {
+		case httpcall.NotAllowed:
+			return "allow it with `agcurl configure" + strings.TrimPrefix(loginCommandFor(target.Profile), "agcurl login") +
+				" --allow-origin ORIGIN`, or pass --no-auth to send without a token"
+		case httpcall.ProxyCleartext:
+			return "use https, drop -x (or unset HTTP_PROXY), or pass --no-auth to send without a token"
+		}
+		return "use https, or pass --no-auth to send without a token"
 	case errors.As(err, &login):
 		switch {
 		case login.EnvVar != "":

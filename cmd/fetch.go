@@ -423,12 +423,5 @@ func tokenPolicy(p *profileContext) httpcall.TokenPolicy {
 			allowed = append(allowed, httpcall.Origin(u))
 		}
 	}
-	flag := ""
-	if p.name != "default" {
-		flag = " --profile " + p.name
-	}
-	return httpcall.TokenPolicy{
-		AllowedOrigins: allowed,
-		ConfigHint:     "allow it with `agcurl configure" + flag + " --allow-origin ORIGIN`",
-	}
+	return httpcall.TokenPolicy{AllowedOrigins: allowed, Profile: p.name}
 }

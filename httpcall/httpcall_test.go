@@ -276,8 +276,8 @@ func TestDoRefusesPlainHTTPBeforeAskingForAToken(t *testing.T) {
 	ts := &fakeTokens{token: "t"}
 	_, err := (&Sender{Client: newClient(t), Tokens: ts}).Do(context.Background(), req)
 	var te *TokenTargetError
-	if !errors.As(err, &te) || !strings.Contains(err.Error(), "--no-auth") {
-		t.Fatalf("want TokenTargetError, got %v", err)
+	if !errors.As(err, &te) || te.Kind != PlainHTTP {
+		t.Fatalf("want a PlainHTTP TokenTargetError, got %v", err)
 	}
 }
 

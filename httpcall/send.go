@@ -38,7 +38,22 @@ var ErrNoRefresh = errors.New("the token cannot be refreshed")
 type TokenTargetError struct {
 	Origin string
 	Reason string
+	Kind   TargetRefusal
+	// Profile is the policy's profile, for a NotAllowed refusal.
+	Profile string
 }
+
+// TargetRefusal says why a token target was refused.
+type TargetRefusal int
+
+const (
+	// PlainHTTP: plain http to a host that is not loopback.
+	PlainHTTP TargetRefusal = iota + 1
+	// NotAllowed: an origin outside the profile's allowed origins.
+	NotAllowed
+	// ProxyCleartext: plain http through a proxy that is not on loopback.
+	ProxyCleartext
+)
 
 func (e *TokenTargetError) Error() string {
 	return fmt.Sprintf("refusing to send the access token to %s: %s", e.Origin, e.Reason)
@@ -50,15 +65,15 @@ type TokenPolicy struct {
 	// AllowedOrigins are origins like "https://api.example.com"; empty
 	// allows any origin that passes the scheme rule.
 	AllowedOrigins []string
-	// ConfigHint names how to allow another origin, for the error message.
-	ConfigHint string
+	// Profile names whose policy this is, for the error.
+	Profile string
 }
 
 // Check returns a *TokenTargetError when the token must not go to u.
 func (p TokenPolicy) Check(u *url.URL) error {
 	origin := Origin(u)
 	if u.Scheme != "https" && !(u.Scheme == "http" && netutil.IsLoopbackHost(u.Hostname())) {
-		return &TokenTargetError{Origin: origin, Reason: "plain http is allowed only to loopback; use https, or pass --no-auth to send without a token"}
+		return &TokenTargetError{Origin: origin, Kind: PlainHTTP, Reason: "plain http is allowed only to loopback"}
 	}
 	if len(p.AllowedOrigins) == 0 {
 		return nil
@@ -68,12 +83,8 @@ func (p TokenPolicy) Check(u *url.URL) error {
 			return nil
 		}
 	}
-	hint := p.ConfigHint
-	if hint == "" {
-		hint = "add it to the allowed origins"
-	}
-	return &TokenTargetError{Origin: origin, Reason: "it is not among the profile's allowed origins (config key allowed_origins); " +
-		hint + ", or pass --no-auth to send without a token"}
+	return &TokenTargetError{Origin: origin, Kind: NotAllowed, Profile: p.Profile,
+		Reason: "it is not among the profile's allowed origins (config key allowed_origins)"}
 }
 
 // Origin returns scheme://host[:port] of u, with the default port left out.
@@ -105,9 +116,8 @@ func checkTokenProxy(target, proxy *url.URL) error {
 	if proxy == nil || !strings.EqualFold(target.Scheme, "http") || netutil.IsLoopbackHost(proxy.Hostname()) {
 		return nil
 	}
-	return &TokenTargetError{Origin: Origin(target), Reason: fmt.Sprintf("over plain http it would cross the proxy %s, "+
-		"which is not on loopback, in cleartext; use https, drop -x (or unset HTTP_PROXY), "+
-		"or pass --no-auth to send without a token", proxy.Host)}
+	return &TokenTargetError{Origin: Origin(target), Kind: ProxyCleartext,
+		Reason: fmt.Sprintf("over plain http it would cross the proxy %s, which is not on loopback, in cleartext", proxy.Host)}
 }
 
 // CurlCode is the number curl gives a kind of transfer failure (its
