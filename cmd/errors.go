@@ -9,6 +9,7 @@ import (
 
 	"github.com/agcurl/agcurl/auth"
 	"github.com/agcurl/agcurl/httpcall"
+	"github.com/agcurl/agcurl/internal/config"
 	"github.com/agcurl/agcurl/keychain"
 )
 
@@ -128,8 +129,11 @@ func remedy(err error) string {
 		unavailable *keychain.UnavailableError
 		noBase      *httpcall.NoAPIBaseError
 		target      *httpcall.TokenTargetError
+		badConfig   *config.CorruptError
 	)
 	switch {
+	case errors.As(err, &badConfig):
+		return "fix or remove it, then run `agcurl configure`"
 	case errors.As(err, &target):
 		switch target.Kind {
 		case httpcall.NotAllowed:

@@ -71,18 +71,27 @@ func Load(dir string) (*Config, error) {
 	}
 	var c Config
 	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("config file %s is not valid JSON (%v); fix or remove it and run `agcurl configure`", path, err)
+		return nil, &CorruptError{Path: path, Detail: fmt.Sprintf("is not valid JSON (%v)", err)}
 	}
 	if c.Profiles == nil {
 		c.Profiles = map[string]*Profile{}
 	}
 	for name, p := range c.Profiles {
 		if p == nil || keychain.ValidateProfileName(name) != nil {
-			return nil, fmt.Errorf("config file %s has an invalid profile %q; fix or remove it", path, name)
+			return nil, &CorruptError{Path: path, Detail: fmt.Sprintf("has an invalid profile %q", name)}
 		}
 	}
 	return &c, nil
 }
+
+// CorruptError reports a configuration file that cannot be used as it is;
+// nothing was changed.
+type CorruptError struct {
+	Path   string
+	Detail string
+}
+
+func (e *CorruptError) Error() string { return "config file " + e.Path + " " + e.Detail }
 
 // Update loads the configuration in dir, lets change modify it, and
 // writes it back atomically (mode 0600, dir 0700), all under a lock so that
