@@ -70,6 +70,14 @@ type Options struct {
 	// IssParameter adds iss to authorization responses and advertises
 	// authorization_response_iss_parameter_supported (RFC 9207).
 	IssParameter bool
+	// NoAuthgearExtras turns off what only Authgear offers (see
+	// authgear.go): the app session token endpoint, the settings pages and
+	// their response_type=none landing, the resolver, and Authgear's claims
+	// in JWT access tokens, as a provider that is not Authgear.
+	NoAuthgearExtras bool
+	// AppSessionTokenTTL is how long an app session token lives; 5 minutes,
+	// Authgear's, when 0.
+	AppSessionTokenTTL time.Duration
 }
 
 // Server is a running provider and API. Close stops both.
@@ -89,6 +97,7 @@ type Server struct {
 	counts  sync.Map // string -> *atomic.Int64
 	servers []*http.Server
 	hostile hostile
+	ag      authgearState
 }
 
 // Start starts a provider and an API on loopback.
@@ -103,7 +112,7 @@ func Start(opts Options) (*Server, error) {
 		opts.AccessTokenTTL = 1800 * time.Second
 	}
 	if opts.User.ID == "" {
-		opts.User = User{ID: "alice", Name: "Alice Example", Email: "alice@example.com"}
+		opts.User = User{ID: "alice", Name: "Alice Example", Email: "alice@example.com", Roles: []string{"admin", "reader"}}
 	}
 	opLn, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
@@ -219,7 +228,7 @@ func Start(opts Options) (*Server, error) {
 	if !opts.Device {
 		providerHandler = withoutDeviceGrant(provider)
 	}
-	mux.Handle("/", providerHandler)
+	mux.Handle("/", s.withAuthgear(providerHandler, provider))
 
 	opSrv := &http.Server{Handler: s.count(s.faults.wrap(s.wrapHostile(s.withIss(mux)))), ReadHeaderTimeout: 10 * time.Second}
 	apiSrv := &http.Server{Handler: s.faults.wrap(s.apiHandler()), ReadHeaderTimeout: 10 * time.Second}
@@ -284,7 +293,8 @@ func (s *Server) RevokeAll() { s.store.revokeAll() }
 // a path ("/oauth2/userinfo"), "grant:" plus a token grant type
 // ("grant:refresh_token"), "resource:" plus a token request's resource,
 // "authorize:" plus an authorization parameter ("authorize:prompt=login",
-// "authorize:id_token_hint"), "api:" plus an API path, or "proxy".
+// "authorize:id_token_hint"), "api:" plus an API path, "proxy", or one of
+// the Authgear extras' keys listed in authgear.go.
 func (s *Server) Count(key string) int64 {
 	if v, ok := s.counts.Load(key); ok {
 		return v.(*atomic.Int64).Load()

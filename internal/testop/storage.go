@@ -21,6 +21,9 @@ type User struct {
 	ID    string
 	Name  string
 	Email string
+	// Roles are the user's effective roles, which Authgear's resolver and
+	// JWT access tokens carry.
+	Roles []string
 }
 
 type authRequest struct {
