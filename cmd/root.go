@@ -112,6 +112,7 @@ a fresh access token attached: curl's manners, without pasting tokens around.
 		NewCmdFetch(f, nil),
 		NewCmdLogout(f, nil),
 		NewCmdStatus(f, nil),
+		NewCmdSettings(f, nil),
 	)
 	root.AddCommand(NewCmdVersion(f, nil), NewCmdProfiles(f, nil), &cobra.Command{
 		Use:   "environment",

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/agcurl/agcurl/auth"
+	"github.com/agcurl/agcurl/httpcall"
 	"github.com/agcurl/agcurl/internal/termsafe"
 	"github.com/agcurl/agcurl/keychain"
 )
@@ -26,6 +27,9 @@ type WhoamiOptions struct {
 
 	// JSON prints the userinfo claims as the provider sent them (--json).
 	JSON bool
+	// Backend shows what Authgear's resolver tells a backend (--backend)
+	// instead of userinfo.
+	Backend bool
 }
 
 // NewCmdWhoami builds `agcurl whoami`. When runF is not nil it is called
@@ -38,9 +42,19 @@ func NewCmdWhoami(f *Factory, runF func(*WhoamiOptions) error) *cobra.Command {
 		Short: "Show the signed-in user, from the provider's userinfo endpoint",
 		Long: `Ask the provider's userinfo endpoint who the session belongs to. The access
 token is refreshed first if needed. --json prints the claims as the provider
-sent them, for scripts.`,
+sent them, for scripts.
+
+--backend asks Authgear's resolver instead (GET {endpoint}/_resolver/resolve
+with the access token) and shows the X-Authgear-* headers a backend behind
+Authgear's resolver would receive for a request carrying this session's token:
+whether the session is valid, the user id, anonymous, verified, can
+reauthenticate, roles, amr and when the user authenticated. A 401 is answered
+by one forced refresh and a retry, as fetch does. Providers other than Authgear
+have no resolver.`,
 		Example: `  agcurl whoami
-  agcurl whoami --json | jq -r .email`,
+  agcurl whoami --json | jq -r .email
+  agcurl whoami --backend
+  agcurl whoami --backend --json | jq -r .user_roles[]`,
 		Args: exactArgs(0, ""),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Profile = f.profileFunc()
@@ -51,6 +65,7 @@ sent them, for scripts.`,
 		},
 	}
 	c.Flags().BoolVar(&opts.JSON, "json", false, "print the userinfo claims as JSON")
+	c.Flags().BoolVar(&opts.Backend, "backend", false, "show what Authgear's resolver tells your backend (X-Authgear-* headers)")
 	return c
 }
 
@@ -65,6 +80,9 @@ func whoamiRun(ctx context.Context, opts *WhoamiOptions) error {
 		return err
 	}
 	c := p.client()
+	if opts.Backend {
+		return whoamiBackend(ctx, opts, p)
+	}
 	if at := opts.Getenv("AGCURL_ACCESS_TOKEN"); at != "" {
 		raw, err := c.UserInfo(ctx, at, "")
 		if errors.Is(err, auth.ErrUnauthorized) {
@@ -157,5 +175,64 @@ func printMachineClient(opts *WhoamiOptions, p *profileContext, s *keychain.Sess
 		fmt.Fprintf(w, "  %-13s %s\n", "scopes:", termsafe.String(strings.Join(s.Scopes, " ")))
 	}
 	fmt.Fprintf(w, "  %-13s %s\n", "profile:", p.name)
+	return nil
+}
+
+// whoamiBackend shows what Authgear's resolver tells a backend about a
+// request with the profile's access token. A 401 gets one forced refresh
+// and a retry, as fetch's does.
+func whoamiBackend(ctx context.Context, opts *WhoamiOptions, p *profileContext) error {
+	ts, err := p.tokens(ctx)
+	if err != nil {
+		return err
+	}
+	tok, err := ts.AccessToken(ctx)
+	if err != nil {
+		return err
+	}
+	c := p.client()
+	info, err := c.Resolve(ctx, tok)
+	if errors.Is(err, auth.ErrUnauthorized) || errors.Is(err, auth.ErrResolverRejected) {
+		if tok, err = ts.Refresh(ctx, tok); errors.Is(err, httpcall.ErrNoRefresh) {
+			return &needsLoginError{msg: "Authgear's resolver rejects the access token in AGCURL_ACCESS_TOKEN; replace it"}
+		} else if err != nil {
+			return err
+		}
+		info, err = c.Resolve(ctx, tok)
+	}
+	switch {
+	case errors.Is(err, auth.ErrNotAuthgear):
+		return fmt.Errorf("the provider at %s has no resolver (%s/_resolver/resolve): --backend needs Authgear", p.profile.Endpoint, p.profile.Endpoint)
+	case errors.Is(err, auth.ErrResolverRejected), errors.Is(err, auth.ErrUnauthorized):
+		return &needsLoginError{msg: "Authgear's resolver says this session is not valid (X-Authgear-Session-Valid: false); run `" + p.loginCommand() + "`"}
+	case err != nil:
+		return err
+	}
+	if opts.JSON {
+		return writeJSON(opts.IO.Out, info)
+	}
+	w := opts.IO.Out
+	pal := newPalette(opts.IO.ColorOut)
+	fmt.Fprintf(w, "Your backend, behind Authgear's resolver at %s, sees:\n", p.profile.Endpoint)
+	yes := func(b *bool) string {
+		switch {
+		case b == nil:
+			return "-"
+		case *b:
+			return "yes"
+		}
+		return "no"
+	}
+	fmt.Fprintf(w, "  %-20s %s\n", "session valid:", pal.green(yes(info.SessionValid)))
+	fmt.Fprintf(w, "  %-20s %s\n", "user id:", termsafe.String(info.UserID))
+	fmt.Fprintf(w, "  %-20s %s\n", "anonymous:", yes(info.Anonymous))
+	fmt.Fprintf(w, "  %-20s %s\n", "verified:", yes(info.Verified))
+	fmt.Fprintf(w, "  %-20s %s\n", "can reauthenticate:", yes(info.CanReauthenticate))
+	fmt.Fprintf(w, "  %-20s %s\n", "roles:", termsafe.String(firstNonEmpty(strings.Join(info.Roles, ", "), "-")))
+	fmt.Fprintf(w, "  %-20s %s\n", "amr:", termsafe.String(firstNonEmpty(strings.Join(info.AMR, ", "), "-")))
+	if t := info.AuthenticatedAt; t != nil {
+		fmt.Fprintf(w, "  %-20s %s (%s ago)\n", "authenticated at:", t.Local().Format(time.RFC3339), opts.Now().Sub(*t).Round(time.Second))
+	}
+	fmt.Fprintf(w, "  %-20s %s\n", "profile:", p.name)
 	return nil
 }
