@@ -94,7 +94,7 @@ func settingsRun(ctx context.Context, opts *SettingsOptions) error {
 	}
 	interactive := opts.IO.Interactive() && opts.Getenv("CI") == ""
 	if !opts.Print && !opts.ForceBrowser && !interactive {
-		return &UsageError{Err: errors.New("not opening a browser: there is no terminal, or $CI is set; pass --browser to open one anyway, or --print to get the URL")}
+		return errors.New("not opening a browser: there is no terminal, or $CI is set; pass --browser to open one anyway, or --print to get the URL")
 	}
 	r, err := p.refresher(ctx)
 	if err != nil {
