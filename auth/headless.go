@@ -90,7 +90,15 @@ func (c *Client) ClientCredentials(ctx context.Context, o ClientCredentialsOptio
 	}
 	s := sessionFromToken(tok, obtained, o.Scopes)
 	s.Issuer, s.ClientID = c.Provider.Issuer, c.ClientID
-	s.Subject = "client_id_" + c.ClientID
+	// A machine client has no user. Its subject is what its JWT access
+	// token says (Authgear's "client_id_<id>", another provider's own
+	// form), read for display only; with an opaque token it is unknown.
+	s.Subject = ""
+	if info, err := DecodeJWT(tok.AccessToken); err == nil {
+		if sub, _ := info.Claims["sub"].(string); sub != "" {
+			s.Subject = sub
+		}
+	}
 	s.GrantType = keychain.GrantClientCredentials
 	s.ClientSecret, s.Resource = o.ClientSecret, o.Resource
 	s.RefreshToken = ""

@@ -291,7 +291,7 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 	}
 	pal := newPalette(opts.IO.ColorErr)
 	fmt.Fprintf(opts.IO.ErrOut, "%s Logged in to %s as %s (profile %s, %s storage)\n",
-		pal.green("✓"), p.profile.Endpoint, pal.bold(termsafe.String(firstNonEmpty(s.Subject, "(unknown subject)"))), p.name, storageName)
+		pal.green("✓"), p.profile.Endpoint, pal.bold(termsafe.String(subjectText(s))), p.name, storageName)
 	switch {
 	case commit.keptRefresh:
 		fmt.Fprintf(opts.IO.ErrOut, "%s The provider issued no new refresh token; the session keeps the one from the previous sign-in.\n", pal.yellow("!"))
@@ -517,4 +517,16 @@ func (p *profileContext) recordStorage(ctx context.Context, name string) error {
 		}
 	}
 	return nil
+}
+
+// subjectText is who a session is, for messages: the user's subject, or
+// the machine client (with its token's sub when known).
+func subjectText(s *keychain.Session) string {
+	if s.GrantType == keychain.GrantClientCredentials {
+		if s.Subject != "" {
+			return "machine client " + s.ClientID + " (sub " + s.Subject + ")"
+		}
+		return "machine client " + s.ClientID
+	}
+	return firstNonEmpty(s.Subject, "(unknown subject)")
 }

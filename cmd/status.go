@@ -21,6 +21,7 @@ type profileStatus struct {
 	Storage           string     `json:"storage"`
 	LoggedIn          bool       `json:"logged_in"`
 	Subject           string     `json:"subject,omitempty"`
+	MachineClient     bool       `json:"machine_client,omitempty"`
 	AccessTokenExpiry *time.Time `json:"access_token_expires_at,omitempty"`
 	AccessTokenFresh  bool       `json:"access_token_fresh"`
 	HasRefreshToken   bool       `json:"has_refresh_token"`
@@ -145,6 +146,7 @@ func statusOf(p *profileContext, now time.Time) profileStatus {
 		return st
 	}
 	st.Subject = s.Subject
+	st.MachineClient = s.GrantType == keychain.GrantClientCredentials
 	if !p.sessionBelongs(s) {
 		// Issued elsewhere: never shown as a valid session of this profile.
 		st.OtherIssuer = s.Issuer
@@ -190,7 +192,12 @@ func printStatus(ios *IOStreams, rows []profileStatus, now time.Time) {
 		case !st.LoggedIn:
 			fmt.Fprintf(ios.Out, "  %s not logged in\n", pal.red("X"))
 		default:
-			fmt.Fprintf(ios.Out, "  %s logged in as %s\n", pal.green("✓"), termsafe.String(firstNonEmpty(st.Subject, "(unknown subject)")))
+			grant := ""
+			if st.MachineClient {
+				grant = keychain.GrantClientCredentials
+			}
+			who := subjectText(&keychain.Session{Subject: st.Subject, ClientID: st.ClientID, GrantType: grant})
+			fmt.Fprintf(ios.Out, "  %s logged in as %s\n", pal.green("✓"), termsafe.String(who))
 			switch {
 			case st.AccessTokenExpiry == nil:
 				fmt.Fprintf(ios.Out, "  access token:  expiry unknown\n")
