@@ -48,7 +48,10 @@ type opConfig struct {
 	StrictOffline  bool   `json:"strict_offline"`
 	// Second starts another provider, at $ISSUER2 (opcount2 counts there).
 	Second bool `json:"second"`
-	Iss    bool `json:"iss"`
+	// NoAuthgear plays a provider that is not Authgear: no app session
+	// token endpoint, no settings pages, no resolver.
+	NoAuthgear bool `json:"no_authgear"`
+	Iss        bool `json:"iss"`
 }
 
 // TestScripts runs testdata/script/*.txtar: each against its own provider
@@ -75,7 +78,7 @@ func TestScripts(t *testing.T) {
 				}
 			}
 			opts := testop.Options{RotateRefreshTokens: oc.Rotate, JWTAccessTokens: oc.JWT, DenyLogin: oc.Deny, Device: oc.Device,
-				StrictOfflineAccess: oc.StrictOffline, IssParameter: oc.Iss}
+				StrictOfflineAccess: oc.StrictOffline, IssParameter: oc.Iss, NoAuthgearExtras: oc.NoAuthgear}
 			if oc.AccessTokenTTL != "" {
 				d, err := time.ParseDuration(oc.AccessTokenTTL)
 				if err != nil {
@@ -122,16 +125,20 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			// opfail PATH N STATUS [BODY]: the next N requests to PATH fail.
 			"opfail": func(ts *testscript.TestScript, neg bool, args []string) {
+				noNeg(ts, neg, "opfail")
 				if len(args) < 3 {
 					ts.Fatalf("usage: opfail PATH N STATUS [BODY]")
 				}
-				n, _ := strconv.Atoi(args[1])
-				status, _ := strconv.Atoi(args[2])
+				n, status := atoi(ts, args[1]), atoi(ts, args[2])
 				op(ts).Fail(args[0], n, status, strings.Join(args[3:], " "), 0)
 			},
 			// code N CMD ARGS...: run CMD, which must exit with code N.
 			"code": func(ts *testscript.TestScript, neg bool, args []string) {
-				want, _ := strconv.Atoi(args[0])
+				noNeg(ts, neg, "code")
+				if len(args) < 2 {
+					ts.Fatalf("usage: code N CMD ARGS...")
+				}
+				want := atoi(ts, args[0])
 				err := ts.Exec(args[1], args[2:]...)
 				got := 0
 				var ee *exec.ExitError
@@ -147,11 +154,11 @@ func TestScripts(t *testing.T) {
 			// opheader PATH N STATUS NAME VALUE: the next N requests to PATH
 			// are answered with STATUS and that header.
 			"opheader": func(ts *testscript.TestScript, neg bool, args []string) {
+				noNeg(ts, neg, "opheader")
 				if len(args) != 5 {
 					ts.Fatalf("usage: opheader PATH N STATUS NAME VALUE")
 				}
-				n, _ := strconv.Atoi(args[1])
-				status, _ := strconv.Atoi(args[2])
+				n, status := atoi(ts, args[1]), atoi(ts, args[2])
 				op(ts).FailWithHeader(args[0], n, status, args[3], args[4])
 			},
 			// opforge [token_type=T] [alg=none] [CLAIM=VALUE...]: the next
@@ -161,9 +168,7 @@ func TestScripts(t *testing.T) {
 			// removes the claim), signed with the provider's key unless
 			// alg=none.
 			"opforge": func(ts *testscript.TestScript, neg bool, args []string) {
-				if neg {
-					ts.Fatalf("opforge does not take !")
-				}
+				noNeg(ts, neg, "opforge")
 				tokenType, alg := "", ""
 				var claims map[string]any
 				for _, a := range args {
@@ -206,6 +211,7 @@ func TestScripts(t *testing.T) {
 			},
 			// sleep DURATION: wait, e.g. for a short-lived token to expire.
 			"sleep": func(ts *testscript.TestScript, neg bool, args []string) {
+				noNeg(ts, neg, "sleep")
 				d, err := time.ParseDuration(strings.Join(args, ""))
 				if neg || err != nil || d < 0 || d > 10*time.Second {
 					ts.Fatalf("usage: sleep DURATION (at most 10s)")
@@ -213,20 +219,37 @@ func TestScripts(t *testing.T) {
 				time.Sleep(d)
 			},
 			// oprevoke: the provider revokes every session.
-			"oprevoke": func(ts *testscript.TestScript, neg bool, args []string) { op(ts).RevokeAll() },
+			"oprevoke": func(ts *testscript.TestScript, neg bool, args []string) {
+				noNeg(ts, neg, "oprevoke")
+				if len(args) != 0 {
+					ts.Fatalf("usage: oprevoke")
+				}
+				op(ts).RevokeAll()
+			},
 			// opdeny on|off: the sign-in page refuses (access_denied).
-			"opdeny": func(ts *testscript.TestScript, neg bool, args []string) { op(ts).SetDenyLogin(args[0] == "on") },
+			"opdeny": func(ts *testscript.TestScript, neg bool, args []string) {
+				noNeg(ts, neg, "opdeny")
+				if len(args) != 1 || (args[0] != "on" && args[0] != "off") {
+					ts.Fatalf("usage: opdeny on|off")
+				}
+				op(ts).SetDenyLogin(args[0] == "on")
+			},
 			// opcount KEY N: the provider answered KEY exactly N times.
 			"opcount": func(ts *testscript.TestScript, neg bool, args []string) {
-				want, _ := strconv.ParseInt(args[1], 10, 64)
+				if len(args) != 2 {
+					ts.Fatalf("usage: opcount KEY N")
+				}
+				want := int64(atoi(ts, args[1]))
 				if got := op(ts).Count(args[0]); (got == want) == neg {
 					ts.Fatalf("%s: count %d, want %s%d", args[0], got, map[bool]string{true: "not ", false: ""}[neg], want)
 				}
 			},
 			// opcount2 KEY N: as opcount, at the second provider.
 			"opcount2": func(ts *testscript.TestScript, neg bool, args []string) {
-				want, err := strconv.ParseInt(args[1], 10, 64)
-				ts.Check(err)
+				if len(args) != 2 {
+					ts.Fatalf("usage: opcount2 KEY N")
+				}
+				want := int64(atoi(ts, args[1]))
 				if got := ts.Value(op2Key{}).(*testop.Server).Count(args[0]); (got == want) == neg {
 					ts.Fatalf("%s: count %d at the second provider, want %s%d", args[0], got, map[bool]string{true: "not ", false: ""}[neg], want)
 				}
@@ -234,6 +257,10 @@ func TestScripts(t *testing.T) {
 			// expire: make the stored session's access token expired, as if
 			// its lifetime had passed.
 			"expire": func(ts *testscript.TestScript, neg bool, args []string) {
+				noNeg(ts, neg, "expire")
+				if len(args) > 1 {
+					ts.Fatalf("usage: expire [PROFILE]")
+				}
 				path := filepath.Join(ts.Getenv("AGCURL_CONFIG_DIR"), "sessions", firstNonEmpty(strings.Join(args, ""), "default")+".json")
 				m := sessionFile(ts, firstNonEmpty(strings.Join(args, ""), "default"))
 				m["expiry"] = time.Now().Add(-time.Minute).Format(time.RFC3339Nano)
@@ -244,6 +271,7 @@ func TestScripts(t *testing.T) {
 			// secret PROFILE FIELD FILE: write a stored session's field
 			// (refresh_token, access_token) to FILE.
 			"secret": func(ts *testscript.TestScript, neg bool, args []string) {
+				noNeg(ts, neg, "secret")
 				if len(args) != 3 {
 					ts.Fatalf("usage: secret PROFILE FIELD FILE")
 				}
@@ -256,11 +284,19 @@ func TestScripts(t *testing.T) {
 			},
 			// envfile NAME FILE: set NAME to FILE's content, trimmed.
 			"envfile": func(ts *testscript.TestScript, neg bool, args []string) {
+				noNeg(ts, neg, "envfile")
+				if len(args) != 2 {
+					ts.Fatalf("usage: envfile NAME FILE")
+				}
 				ts.Setenv(args[0], strings.TrimSpace(ts.ReadFile(args[1])))
 			},
 			// nosecret FILE...: none of the files contains the session's
 			// tokens.
 			"nosecret": func(ts *testscript.TestScript, neg bool, args []string) {
+				noNeg(ts, neg, "nosecret")
+				if len(args) == 0 {
+					ts.Fatalf("usage: nosecret FILE...")
+				}
 				for _, tok := range secretsOf(ts) {
 					for _, f := range args {
 						if strings.Contains(ts.ReadFile(f), tok) {
@@ -271,6 +307,24 @@ func TestScripts(t *testing.T) {
 			},
 		},
 	})
+}
+
+// noNeg fails a custom command that was given "!", which it cannot honour:
+// a negated command must not pass by doing nothing.
+func noNeg(ts *testscript.TestScript, neg bool, name string) {
+	if neg {
+		ts.Fatalf("%s does not take !", name)
+	}
+}
+
+// atoi parses a custom command's number argument, failing the script on a
+// bad one rather than reading it as 0.
+func atoi(ts *testscript.TestScript, s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		ts.Fatalf("%q is not a number", s)
+	}
+	return n
 }
 
 func op(ts *testscript.TestScript) *testop.Server { return ts.Value(opKey{}).(*testop.Server) }
