@@ -3,17 +3,19 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/zalando/go-keyring"
+
+	"github.com/spf13/cobra"
 
 	"github.com/agcurl/agcurl/internal/browser"
 	"github.com/agcurl/agcurl/internal/testop"
@@ -184,22 +186,52 @@ func TestColourOnlyWhenAsked(t *testing.T) {
 	}
 }
 
-func TestSystemIOHonoursNoColor(t *testing.T) {
-	io := SystemIO(func(k string) string {
-		if k == "NO_COLOR" {
-			return "1"
+func TestColorDecision(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
 		}
-		return ""
-	})
-	if io.ColorOut || io.ColorErr {
+		return func(k string) string { return m[k] }
+	}
+	for _, c := range []struct {
+		terminal bool
+		getenv   func(string) string
+		want     bool
+	}{
+		{true, env(), true},
+		{true, env("NO_COLOR", "1"), false},
+		{true, env("NO_COLOR", "0"), false}, // any value, as no-color.org says
+		{true, env("TERM", "dumb"), false},
+		{false, env(), false},
+	} {
+		if got := colorFor(c.terminal, c.getenv); got != c.want {
+			t.Errorf("colorFor(terminal=%v, NO_COLOR=%q TERM=%q) = %v, want %v",
+				c.terminal, c.getenv("NO_COLOR"), c.getenv("TERM"), got, c.want)
+		}
+	}
+	// SystemIO uses it (stdout is not a terminal under go test, so colour
+	// is off either way; colorFor is what decides on a terminal).
+	if io := SystemIO(env("NO_COLOR", "1")); io.ColorOut || io.ColorErr {
 		t.Fatal("NO_COLOR must turn colour off")
 	}
 }
 
-func TestExitCodesHelpListsEveryCode(t *testing.T) {
-	for _, code := range []int{ExitOK, ExitError, ExitUsage, ExitLoginRequired, ExitHTTPError, ExitReadError, ExitInterrupted} {
-		if !strings.Contains(exitCodesHelp, "\n    "+strconv.Itoa(code)+" ") {
-			t.Errorf("exit code %d is not documented", code)
+// --color always wins over NO_COLOR, and never over a colour terminal.
+func TestColorFlagWinsOverTheEnvironment(t *testing.T) {
+	for flag, want := range map[string]bool{"always": true, "never": false} {
+		f := shapeFactory(t, map[string]string{"NO_COLOR": "1"})
+		f.IO.OutTTY, f.IO.ColorOut = true, flag == "never" // the opposite of what the flag must give
+		capture := func(f *Factory) *cobra.Command {
+			return NewCmdToken(f, func(o *TokenOptions) error {
+				if o.IO.ColorOut != want || o.IO.ColorErr != want {
+					t.Errorf("--color %s: ColorOut=%v ColorErr=%v, want %v", flag, o.IO.ColorOut, o.IO.ColorErr, want)
+				}
+				return nil
+			})
+		}
+		if err := parseArgs(t, f, capture, "token", "--color", flag); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
@@ -262,7 +294,13 @@ func TestNoBrowserPaste(t *testing.T) {
 
 	go func() {
 		var authURL string
+		deadline := time.Now().Add(20 * time.Second)
 		for authURL == "" {
+			if time.Now().After(deadline) {
+				t.Error("login never printed the authorization URL")
+				pw.CloseWithError(errors.New("timed out"))
+				return
+			}
 			time.Sleep(10 * time.Millisecond)
 			for _, line := range strings.Split(errOut.String(), "\n") {
 				if strings.Contains(line, "/oauth2/authorize?") {
@@ -280,7 +318,7 @@ func TestNoBrowserPaste(t *testing.T) {
 		forged := strings.Replace(final, "state=", "state=x", 1)
 		io.WriteString(pw, "not a url at all?code=\n"+forged+"\n"+final+"\n")
 	}()
-	code := Run(context.Background(), te.f, []string{"login", "--no-browser", "--port", "0"})
+	code := Run(context.Background(), te.f, []string{"login", "--no-browser", "--port", "0", "--timeout", "30s"})
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
@@ -301,7 +339,12 @@ func TestNoBrowserWaitsForTheRedirect(t *testing.T) {
 	errOut := &syncBuffer{}
 	te.f.IO.ErrOut = errOut
 	go func() {
+		deadline := time.Now().Add(20 * time.Second)
 		for {
+			if time.Now().After(deadline) {
+				t.Error("login never printed the authorization URL")
+				return
+			}
 			time.Sleep(10 * time.Millisecond)
 			for _, line := range strings.Split(errOut.String(), "\n") {
 				if strings.Contains(line, "/oauth2/authorize?") {
@@ -313,7 +356,7 @@ func TestNoBrowserWaitsForTheRedirect(t *testing.T) {
 			}
 		}
 	}()
-	if code := Run(context.Background(), te.f, []string{"login", "--no-browser", "--port", "0"}); code != 0 {
+	if code := Run(context.Background(), te.f, []string{"login", "--no-browser", "--port", "0", "--timeout", "30s"}); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 	if strings.Contains(errOut.String(), "paste") {

@@ -62,10 +62,23 @@ func shellWords(line string) []string {
 	return out
 }
 
+// exampleExits are the examples that do not exit 0 against the demo
+// provider, with the exit code they must give and why; every other example
+// must exit 0.
+var exampleExits = map[string]int{
+	// Waits for a browser elsewhere; the test's deadline ends it.
+	"agcurl login --no-browser              # on an SSH box: open the URL elsewhere, paste the result": ExitError,
+	// cat.jpg is not there.
+	"agcurl fetch https://api.example.com/v1/photos -F 'photo=@cat.jpg;type=image/jpeg' -F caption=cat": ExitReadError,
+	// The demo's CLI client is not a machine client.
+	"AGCURL_CLIENT_SECRET=... agcurl login --client-credentials --resource https://api.example.com": ExitError,
+}
+
 // TestExamplesRunAgainstTheDemoProvider runs every "agcurl ..." line of every
 // command's Example against the bundled provider and API, with the
-// placeholder hosts replaced by theirs. Examples must stay valid command
-// lines: none may end in a usage error (exit 2) or an internal error.
+// placeholder hosts replaced by theirs, each from a signed-in session (an
+// example may log out) at a terminal. Each must exit as exampleExits says:
+// 0 unless listed there.
 func TestExamplesRunAgainstTheDemoProvider(t *testing.T) {
 	te := newTestEnv(t, testop.Options{})
 	tmp := t.TempDir()
@@ -80,7 +93,11 @@ func TestExamplesRunAgainstTheDemoProvider(t *testing.T) {
 	te.mustRun(t, "configure", "--endpoint", te.srv.Issuer, "--client-id", testop.CLIClientID, "--api-base", te.srv.APIURL)
 	te.mustRun(t, "login", "--browser", "--port", "0")
 
+	te.mustRun(t, "configure", "--profile", "staging", "--endpoint", te.srv.Issuer, "--client-id", testop.CLIClientID, "--api-base", te.srv.APIURL)
+	te.mustRun(t, "login", "--profile", "staging", "--browser", "--port", "0")
+
 	type example struct {
+		raw  string
 		env  map[string]string
 		args []string
 	}
@@ -109,7 +126,7 @@ func TestExamplesRunAgainstTheDemoProvider(t *testing.T) {
 					words[i+1] = filepath.Join(tmp, filepath.Base(words[i+1]))
 				}
 			}
-			examples = append(examples, example{env, words[1:]})
+			examples = append(examples, example{strings.TrimSpace(raw), env, words[1:]})
 		}
 		for _, sub := range c.Commands() {
 			walk(sub)
@@ -119,21 +136,38 @@ func TestExamplesRunAgainstTheDemoProvider(t *testing.T) {
 	if len(examples) < 30 {
 		t.Fatalf("only %d example lines found", len(examples))
 	}
+	seen := map[string]bool{}
 	for _, ex := range examples {
+		seen[ex.raw] = true
 		args := ex.args
+		// Each example starts signed in, whatever the one before did.
+		for _, profile := range []string{"default", "staging"} {
+			if te.run("token", "--profile", profile) != 0 {
+				te.mustRun(t, "configure", "--profile", profile, "--endpoint", te.srv.Issuer, "--client-id", testop.CLIClientID, "--api-base", te.srv.APIURL)
+				te.mustRun(t, "login", "--profile", profile, "--browser", "--port", "0")
+			}
+		}
 		for k, v := range ex.env {
 			te.env[k] = v
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		// A person at a terminal, unless the example sends stdout elsewhere.
+		te.f.IO.InTTY, te.f.IO.OutTTY = true, !strings.Contains(ex.raw, ">") && !strings.Contains(ex.raw, "|")
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		te.out.Reset()
 		te.errOut.Reset()
 		code := Run(ctx, te.f, args)
 		cancel()
+		te.f.IO.InTTY, te.f.IO.OutTTY = false, false
 		for k := range ex.env {
 			delete(te.env, k)
 		}
-		if code == ExitUsage || strings.Contains(te.errOut.String(), "internal error") {
-			t.Errorf("agcurl %s: exit %d: %s", strings.Join(args, " "), code, te.errOut.String())
+		if want := exampleExits[ex.raw]; code != want || strings.Contains(te.errOut.String(), "internal error") {
+			t.Errorf("%s: exit %d, want %d: %s", ex.raw, code, want, te.errOut.String())
+		}
+	}
+	for raw := range exampleExits {
+		if !seen[raw] {
+			t.Errorf("exampleExits lists %q, which is no longer an example", raw)
 		}
 	}
 }

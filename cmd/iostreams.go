@@ -34,10 +34,16 @@ func SystemIO(getenv func(string) string) *IOStreams {
 		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
 		InTTY: tty(os.Stdin), OutTTY: tty(os.Stdout), ErrTTY: tty(os.Stderr),
 	}
-	noColor := getenv("NO_COLOR") != "" || getenv("TERM") == "dumb"
-	io.ColorOut = io.OutTTY && !noColor
-	io.ColorErr = io.ErrTTY && !noColor
+	io.ColorOut = colorFor(io.OutTTY, getenv)
+	io.ColorErr = colorFor(io.ErrTTY, getenv)
 	return io
+}
+
+// colorFor reports whether a stream gets colour by default: only a
+// terminal, and not when NO_COLOR is set (to anything) or TERM is "dumb".
+// --color always or never decides over it.
+func colorFor(terminal bool, getenv func(string) string) bool {
+	return terminal && getenv("NO_COLOR") == "" && getenv("TERM") != "dumb"
 }
 
 // TestIO returns streams backed by buffers, none a terminal.

@@ -54,7 +54,9 @@ func loggedIn(t *testing.T, opts testop.Options) (*testop.Server, []string, stri
 	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"AGCURL_CONFIG_DIR=" + dir, "AGCURL_STORAGE=file", "BROWSER=" + wrapper, "NO_COLOR=1"}
+	env := []string{"AGCURL_CONFIG_DIR=" + dir, "AGCURL_STORAGE=file", "BROWSER=" + wrapper, "NO_COLOR=1",
+		// Under -race each child would sleep 1 s at exit.
+		"GORACE=" + strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0")}
 	runAgcurl(t, env, "configure", "--endpoint", srv.Issuer, "--client-id", testop.CLIClientID)
 	runAgcurl(t, env, "login", "--browser", "--port", "0")
 	return srv, env, dir

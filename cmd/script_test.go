@@ -117,6 +117,8 @@ func TestScripts(t *testing.T) {
 			env.Setenv("AGCURL_STORAGE", "file")
 			env.Setenv("BROWSER", "testbrowser")
 			env.Setenv("NO_COLOR", "1")
+			// Under -race every agcurl the script runs would sleep 1 s at exit.
+			env.Setenv("GORACE", strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 			if bus := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); bus != "" {
 				env.Setenv("DBUS_SESSION_BUS_ADDRESS", bus)
 			}

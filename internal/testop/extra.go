@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"io"
 	"math/big"
@@ -28,7 +29,37 @@ import (
 //	POST /v1/form                     the multipart fields received
 //	GET /v1/binary                    bytes with NULs
 //	GET /v1/slow?ms=N                 answer after N milliseconds
+//	GET /v1/orders[?q=...]            a list of orders; POST creates one
+//	GET /v1/report                    a small CSV report
+//	GET /v1/health                    {"ok": true}
+//
+// (/v1/orders, /v1/report and /v1/health are the ones the commands'
+// examples and the README call.)
 func (s *Server) extraRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("/v1/orders", func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet:
+			writeJSON(w, http.StatusOK, map[string]any{"query": r.URL.Query().Get("q"),
+				"items": []map[string]any{{"id": "ord_1", "sku": "A1"}, {"id": "ord_2", "sku": "B2"}}})
+		case http.MethodPost:
+			var order map[string]any
+			if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&order); err != nil {
+				writeJSON(w, http.StatusBadRequest, map[string]any{"error": "want a JSON object"})
+				return
+			}
+			order["id"] = "ord_3"
+			writeJSON(w, http.StatusCreated, order)
+		default:
+			w.WriteHeader(http.StatusMethodNotAllowed)
+		}
+	})
+	mux.HandleFunc("/v1/report", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/csv")
+		io.WriteString(w, "day,orders\n2026-11-01,3\n2026-11-02,5\n")
+	})
+	mux.HandleFunc("/v1/health", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"ok": true})
+	})
 	mux.HandleFunc("/v1/redirect", func(w http.ResponseWriter, r *http.Request) {
 		code, _ := strconv.Atoi(r.URL.Query().Get("code"))
 		if code == 0 {
