@@ -95,14 +95,19 @@ func (c *Client) AppSessionToken(ctx context.Context, refreshToken string) (toke
 	}
 	var ok struct {
 		Result struct {
-			Token    string    `json:"app_session_token"`
-			ExpireAt time.Time `json:"expire_at"`
+			Token    string `json:"app_session_token"`
+			ExpireAt string `json:"expire_at"`
 		} `json:"result"`
 	}
-	if err := json.Unmarshal(raw, &ok); err != nil || ok.Result.Token == "" {
+	if err := json.Unmarshal(raw, &ok); err != nil {
+		return "", time.Time{}, errors.New("app session token: the provider's answer is not the expected JSON")
+	}
+	if ok.Result.Token == "" {
 		return "", time.Time{}, errors.New("app session token: the provider's answer has no app_session_token")
 	}
-	return ok.Result.Token, ok.Result.ExpireAt, nil
+	// An unreadable expiry is only not shown; the token still works.
+	exp, _ := time.Parse(time.RFC3339Nano, ok.Result.ExpireAt)
+	return ok.Result.Token, exp, nil
 }
 
 // SettingsPages are the account pages SettingsURL can open, as the SDKs

@@ -125,7 +125,9 @@ func (i *JWTInfo) Time(name string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	f, err := n.Float64()
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || math.Abs(f) > 1e11 {
+	// RFC 3339 can write years 0000 to 9999 only; a NumericDate outside
+	// 1970..9999 is not a time worth showing as one.
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) || f < 0 || f > 253402300799 {
 		return time.Time{}, false
 	}
 	sec, frac := math.Modf(f)

@@ -199,6 +199,9 @@ func (p *profileContext) refresher(ctx context.Context) (*auth.Refresher, error)
 // as is, or the refresher.
 func (p *profileContext) tokens(ctx context.Context) (httpcall.TokenSource, error) {
 	if at := p.f.Getenv("AGCURL_ACCESS_TOKEN"); at != "" {
+		if err := checkTokenText("AGCURL_ACCESS_TOKEN", at); err != nil {
+			return nil, err
+		}
 		return staticTokens(at), nil
 	}
 	r, err := p.refresher(ctx)
@@ -219,6 +222,18 @@ func (p *profileContext) withHint(err error) error {
 		return &remediedError{err: err, msg: withRemedy(err).Error() + "; " + nonInteractiveHelp}
 	}
 	return err
+}
+
+// checkTokenText refuses a token from the environment that a header could
+// not carry (spaces, control characters, non-ASCII): it is not a token,
+// and nothing is sent.
+func checkTokenText(name, tok string) error {
+	for i := 0; i < len(tok); i++ {
+		if c := tok[i]; c < 0x21 || c > 0x7e {
+			return &UsageError{Err: fmt.Errorf("%s holds a character at byte %d that a token cannot hold (a space, a control character or non-ASCII); nothing was sent", name, i)}
+		}
+	}
+	return nil
 }
 
 type noLocker struct{}

@@ -56,7 +56,7 @@ that signs a browser in as you: open it yourself, once, and do not share or log
 it. Without a terminal agcurl opens no browser unless --browser is given.`,
 		Example: `  agcurl settings
   agcurl settings --page identities
-  agcurl settings --print | xargs -r open`,
+  agcurl settings --print > settings-url.txt   # then open it yourself, once`,
 		Args: exactArgs(0, ""),
 		RunE: func(c *cobra.Command, args []string) error {
 			if _, ok := auth.SettingsPages[opts.Page]; !ok {
@@ -92,10 +92,6 @@ func settingsRun(ctx context.Context, opts *SettingsOptions) error {
 	if opts.Getenv("AGCURL_ACCESS_TOKEN") != "" && opts.Getenv("AGCURL_REFRESH_TOKEN") == "" {
 		return errors.New("AGCURL_ACCESS_TOKEN is set, but the settings page needs a refresh token: unset it, or set AGCURL_REFRESH_TOKEN")
 	}
-	interactive := opts.IO.Interactive() && opts.Getenv("CI") == ""
-	if !opts.Print && !opts.ForceBrowser && !interactive {
-		return errors.New("not opening a browser: there is no terminal, or $CI is set; pass --browser to open one anyway, or --print to get the URL")
-	}
 	r, err := p.refresher(ctx)
 	if err != nil {
 		return p.withHint(err)
@@ -117,6 +113,10 @@ func settingsRun(ctx context.Context, opts *SettingsOptions) error {
 		return fmt.Errorf("the session lacks the %s scope, which the settings page needs; add it with `agcurl configure%s --scope '%s %s'`, then run `%s`",
 			auth.FullAccessScope, p.profileFlag(), strings.Join(s.Scopes, " "), auth.FullAccessScope, p.loginCommand())
 	}
+	interactive := opts.IO.Interactive() && opts.Getenv("CI") == ""
+	if !opts.Print && !opts.ForceBrowser && !interactive {
+		return errors.New("not opening a browser: there is no terminal, or $CI is set; pass --browser to open one anyway, or --print to get the URL")
+	}
 	c := p.client()
 	token, expireAt, err := c.AppSessionToken(ctx, s.RefreshToken)
 	var apiErr *auth.AuthgearAPIError
@@ -137,7 +137,7 @@ func settingsRun(ctx context.Context, opts *SettingsOptions) error {
 	}
 	valid := "about 5 minutes"
 	if !expireAt.IsZero() {
-		valid = "until " + expireAt.Local().Format("15:04:05")
+		valid = "until " + expireAt.Local().Format("2006-01-02 15:04:05 MST")
 	}
 	if opts.Print {
 		fmt.Fprintf(opts.IO.ErrOut, "The URL below signs a browser in as you, once, %s: open it yourself, and do not share or log it.\n", valid)

@@ -49,7 +49,8 @@ with the access token) and shows the X-Authgear-* headers a backend behind
 Authgear's resolver would receive for a request carrying this session's token:
 whether the session is valid, the user id, anonymous, verified, can
 reauthenticate, roles, amr and when the user authenticated. A 401 is answered
-by one forced refresh and a retry, as fetch does. Providers other than Authgear
+by one forced refresh and a retry, as fetch does; so is a session the
+resolver calls not valid. Providers other than Authgear
 have no resolver.`,
 		Example: `  agcurl whoami
   agcurl whoami --json | jq -r .email
@@ -84,6 +85,9 @@ func whoamiRun(ctx context.Context, opts *WhoamiOptions) error {
 		return whoamiBackend(ctx, opts, p)
 	}
 	if at := opts.Getenv("AGCURL_ACCESS_TOKEN"); at != "" {
+		if err := checkTokenText("AGCURL_ACCESS_TOKEN", at); err != nil {
+			return err
+		}
 		raw, err := c.UserInfo(ctx, at, "")
 		if errors.Is(err, auth.ErrUnauthorized) {
 			return &needsLoginError{msg: "the provider rejects the access token in AGCURL_ACCESS_TOKEN; replace it"}
@@ -182,6 +186,19 @@ func printMachineClient(opts *WhoamiOptions, p *profileContext, s *keychain.Sess
 // request with the profile's access token. A 401 gets one forced refresh
 // and a retry, as fetch's does.
 func whoamiBackend(ctx context.Context, opts *WhoamiOptions, p *profileContext) error {
+	if opts.Getenv("AGCURL_ACCESS_TOKEN") == "" {
+		r, err := p.refresher(ctx)
+		if err != nil {
+			return p.withHint(err)
+		}
+		s, err := r.Token(ctx)
+		if err != nil {
+			return p.withHint(err)
+		}
+		if s.GrantType == keychain.GrantClientCredentials {
+			return errors.New("this profile's session is a machine client's (client credentials): it has no user, so Authgear's resolver has no session to describe")
+		}
+	}
 	ts, err := p.tokens(ctx)
 	if err != nil {
 		return err
@@ -192,18 +209,28 @@ func whoamiBackend(ctx context.Context, opts *WhoamiOptions, p *profileContext) 
 	}
 	c := p.client()
 	info, err := c.Resolve(ctx, tok)
+	fromEnv := false
 	if errors.Is(err, auth.ErrUnauthorized) || errors.Is(err, auth.ErrResolverRejected) {
-		if tok, err = ts.Refresh(ctx, tok); errors.Is(err, httpcall.ErrNoRefresh) {
-			return &needsLoginError{msg: "Authgear's resolver rejects the access token in AGCURL_ACCESS_TOKEN; replace it"}
-		} else if err != nil {
-			return err
+		newTok, rerr := ts.Refresh(ctx, tok)
+		switch {
+		case errors.Is(rerr, httpcall.ErrNoRefresh):
+			fromEnv = true // AGCURL_ACCESS_TOKEN: nothing to refresh; report what the resolver said
+		case rerr != nil:
+			return rerr
+		default:
+			info, err = c.Resolve(ctx, newTok)
 		}
-		info, err = c.Resolve(ctx, tok)
 	}
 	switch {
 	case errors.Is(err, auth.ErrNotAuthgear):
 		return fmt.Errorf("the provider at %s has no resolver (%s/_resolver/resolve): --backend needs Authgear", p.profile.Endpoint, p.profile.Endpoint)
 	case errors.Is(err, auth.ErrResolverRejected), errors.Is(err, auth.ErrUnauthorized):
+		if opts.JSON && info != nil {
+			_ = writeJSON(opts.IO.Out, info) // what the backend sees: not valid
+		}
+		if fromEnv {
+			return &needsLoginError{msg: "Authgear's resolver rejects the access token in AGCURL_ACCESS_TOKEN (X-Authgear-Session-Valid: false); replace it"}
+		}
 		return &needsLoginError{msg: "Authgear's resolver says this session is not valid (X-Authgear-Session-Valid: false); run `" + p.loginCommand() + "`"}
 	case err != nil:
 		return err

@@ -1,7 +1,8 @@
 // Package termsafe makes text that came over the network safe to print on a
 // terminal: control characters (ESC, CR, LF, BEL, DEL, the C1 range),
 // bidirectional overrides and invalid UTF-8 are shown as Go-style escapes
-// (\x1b, \r, \u202e) instead of being interpreted by the terminal. A
+// (\x1b, \r, \u202e) instead of being interpreted by the terminal, and so
+// are invisible format characters (zero-width spaces and joiners, tags). A
 // provider's error_description, a user's name from userinfo or an HTTP
 // reason phrase can then neither clear the screen nor print a line that
 // looks as if agcurl wrote it.
@@ -10,6 +11,8 @@ package termsafe
 import (
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -77,8 +80,16 @@ func unsafeRune(r rune) bool {
 	switch {
 	case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
 		return r != '\t'
-	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0x200e, r == 0x200f, r == 0x061c:
-		return true // bidirectional controls that reorder what follows
+	case r < 0xa0:
+		return false
+	case unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp):
+		// Format characters (bidi controls, zero-width spaces and
+		// joiners, soft hyphens, tags, BOM) and line/paragraph
+		// separators: invisible or reordering, so "alice\u200b" could
+		// pass for "alice".
+		return true
+	case r == 0x115f, r == 0x1160, r == 0x3164, r == 0xffa0:
+		return true // Hangul fillers, which render as blank
 	}
 	return false
 }
@@ -101,8 +112,15 @@ func JSON(s string) string {
 	b.Grow(len(s) + 12)
 	for _, r := range s {
 		if r >= 0x7f && unsafeRune(r) {
-			b.WriteString(`\u`)
-			b.WriteString(strconv.FormatInt(int64(r)|0x10000, 16)[1:])
+			units := []rune{r}
+			if r > 0xffff {
+				hi, lo := utf16.EncodeRune(r)
+				units = []rune{hi, lo}
+			}
+			for _, u := range units {
+				b.WriteString(`\u`)
+				b.WriteString(strconv.FormatInt(int64(u)|0x10000, 16)[1:])
+			}
 			continue
 		}
 		b.WriteRune(r)

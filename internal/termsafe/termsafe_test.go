@@ -26,6 +26,13 @@ func TestLinesKeepsNewlines(t *testing.T) {
 	}
 }
 
+func TestJSONAstral(t *testing.T) {
+	in := "{\"a\":\"x\U000e0041\"}"
+	if got, want := JSON(in), `{"a":"x\udb40\udc41"}`; got != want {
+		t.Fatalf("JSON = %q, want %q", got, want)
+	}
+}
+
 func TestJSON(t *testing.T) {
 	in := "{\"name\":\"a\u202eb\u009bc\x7fd\",\"ok\":\"Zoë\"}\n"
 	want := `{"name":"a\u202eb\u009bc\u007fd","ok":"Zoë"}` + "\n"
