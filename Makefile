@@ -11,9 +11,10 @@ build:
 test:
 	scripts/test.sh
 
-# Only the end-to-end scripts (testdata/script/*.txtar) and process tests.
+# Only the end-to-end scripts (testdata/script/*.txtar), their commands'
+# own tests, and the tests that run agcurl as a process.
 e2e:
-	go test -count=1 -run 'TestScripts|TestParallel' ./cmd
+	go test -count=1 -run 'TestScript|TestParallel|TestKilledRefresh|TestSecondLogin|TestColourOnATerminal' ./cmd
 
 lint:
 	gofmt -l . | (! grep .)

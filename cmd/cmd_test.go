@@ -3,11 +3,18 @@ package cmd
 import (
 	"bytes"
 	"context"
-	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
+	"maps"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +24,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/agcurl/agcurl/httpcall"
 	"github.com/agcurl/agcurl/internal/browser"
 	"github.com/agcurl/agcurl/internal/testop"
 )
@@ -236,7 +244,117 @@ func TestColorFlagWinsOverTheEnvironment(t *testing.T) {
 	}
 }
 
+// TestExitCodesHelpListsEveryCode: 'agcurl help exit-codes' lists every
+// exit code agcurl has, and no other: the Exit constants, all of which the
+// test names (it reads the source to be sure), and the codes of
+// httpcall.TransportError, httpcall.CurlCodes.
+func TestExitCodesHelpListsEveryCode(t *testing.T) {
+	constants := map[string]int{
+		"ExitOK": ExitOK, "ExitError": ExitError, "ExitUsage": ExitUsage,
+		"ExitLoginRequired": ExitLoginRequired, "ExitProxy": ExitProxy,
+		"ExitResolve": ExitResolve, "ExitConnect": ExitConnect,
+		"ExitHTTPError": ExitHTTPError, "ExitWriteError": ExitWriteError,
+		"ExitReadError": ExitReadError, "ExitTimeout": ExitTimeout, "ExitTLS": ExitTLS,
+		"ExitTooManyRedirs": ExitTooManyRedirs, "ExitRecv": ExitRecv,
+		"ExitPeerCert": ExitPeerCert, "ExitDecoding": ExitDecoding,
+		"ExitCACert": ExitCACert, "ExitInterrupted": ExitInterrupted,
+	}
+	for name := range constSpecs(t, ".", func(name string, typ ast.Expr) bool {
+		return strings.HasPrefix(name, "Exit")
+	}) {
+		if _, ok := constants[name]; !ok {
+			t.Errorf("the constant %s is new: add it to this test", name)
+		}
+	}
+	codes := map[int]string{}
+	for name, code := range constants {
+		codes[code] = name
+	}
+	for _, c := range httpcall.CurlCodes {
+		codes[int(c)] = fmt.Sprintf("httpcall.TransportError code %d", c)
+	}
+	// A CurlCode left out of httpcall.CurlCodes would go unchecked.
+	for name, value := range constSpecs(t, "../httpcall", func(name string, typ ast.Expr) bool {
+		id, ok := typ.(*ast.Ident)
+		return ok && id.Name == "CurlCode"
+	}) {
+		lit, ok := value.(*ast.BasicLit)
+		if !ok || lit.Kind != token.INT {
+			t.Errorf("httpcall.%s is not an integer literal: teach this test to read it", name)
+			continue
+		}
+		if n, err := strconv.Atoi(lit.Value); err != nil {
+			t.Errorf("httpcall.%s is not an integer literal: teach this test to read it", name)
+		} else if !slices.Contains(httpcall.CurlCodes, httpcall.CurlCode(n)) {
+			t.Errorf("httpcall.%s (%d) is not in httpcall.CurlCodes", name, n)
+		}
+	}
+
+	te := newTestEnv(t, testop.Options{})
+	help := te.mustRun(t, "help", "exit-codes")
+	documented := map[int]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^    ([0-9]+) +\S`).FindAllStringSubmatch(help, -1) {
+		n, _ := strconv.Atoi(m[1])
+		documented[n] = true
+	}
+	for _, code := range slices.Sorted(maps.Keys(codes)) {
+		if !documented[code] {
+			t.Errorf("exit code %d (%s) is not in 'agcurl help exit-codes'", code, codes[code])
+		}
+	}
+	for _, code := range slices.Sorted(maps.Keys(documented)) {
+		if codes[code] == "" {
+			t.Errorf("'agcurl help exit-codes' lists %d, which agcurl never exits with", code)
+		}
+	}
+}
+
+// constSpecs returns the constants declared in the Go files of dir (tests
+// aside) that keep accepts given their name and declared type (nil if
+// none), with their values.
+func constSpecs(t *testing.T, dir string, keep func(name string, typ ast.Expr) bool) map[string]ast.Expr {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no Go files in %s: %v", dir, err)
+	}
+	consts := map[string]ast.Expr{}
+	fset := token.NewFileSet()
+	for _, p := range paths {
+		if strings.HasSuffix(p, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, p, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range f.Decls {
+			gd, ok := d.(*ast.GenDecl)
+			if !ok || gd.Tok != token.CONST {
+				continue
+			}
+			for _, spec := range gd.Specs {
+				vs := spec.(*ast.ValueSpec)
+				for i, name := range vs.Names {
+					if keep(name.Name, vs.Type) {
+						var v ast.Expr
+						if i < len(vs.Values) {
+							v = vs.Values[i]
+						}
+						consts[name.Name] = v
+					}
+				}
+			}
+		}
+	}
+	if len(consts) == 0 {
+		t.Fatalf("no such constants in %s", dir)
+	}
+	return consts
+}
+
 func TestFetchOnATerminal(t *testing.T) {
+	t.Parallel()
 	te := newTestEnv(t, testop.Options{})
 	te.mustRun(t, "configure", "--endpoint", te.srv.Issuer, "--client-id", testop.CLIClientID)
 	te.mustRun(t, "login", "--browser", "--port", "0")
@@ -282,6 +400,26 @@ func TestFetchOnATerminal(t *testing.T) {
 	}
 }
 
+// waitForLine waits until a line of out contains s, and returns that line
+// trimmed; it gives up when done is closed or after 20 seconds.
+func waitForLine(done <-chan struct{}, out *syncBuffer, s string) (string, error) {
+	deadline := time.After(20 * time.Second)
+	for {
+		for _, line := range strings.Split(out.String(), "\n") {
+			if strings.Contains(line, s) {
+				return strings.TrimSpace(line), nil
+			}
+		}
+		select {
+		case <-done:
+			return "", fmt.Errorf("no line with %q in the output: %q", s, out.String())
+		case <-deadline:
+			return "", fmt.Errorf("no line with %q after 20s: %q", s, out.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
 // TestNoBrowserPaste: on a machine whose browser cannot reach the loopback
 // listener, the user pastes the address the sign-in ended on.
 func TestNoBrowserPaste(t *testing.T) {
@@ -292,33 +430,28 @@ func TestNoBrowserPaste(t *testing.T) {
 	te.f.IO.In, te.f.IO.ErrOut, te.f.IO.InTTY, te.f.IO.OutTTY = pr, errOut, true, true
 	te.f.Browser = browserFunc(func(string) error { t.Error("--no-browser opened a browser"); return nil })
 
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done, user := make(chan struct{}), make(chan struct{})
 	go func() {
-		var authURL string
-		deadline := time.Now().Add(20 * time.Second)
-		for authURL == "" {
-			if time.Now().After(deadline) {
-				t.Error("login never printed the authorization URL")
-				pw.CloseWithError(errors.New("timed out"))
+		defer close(user)
+		authURL, err := waitForLine(done, errOut, "/oauth2/authorize?")
+		if err == nil {
+			// A browser elsewhere: it follows the sign-in but stops short
+			// of the loopback redirect, whose address the user copies.
+			var final string
+			if final, err = browser.FinalRedirect(context.Background(), authURL); err == nil {
+				forged := strings.Replace(final, "state=", "state=x", 1)
+				io.WriteString(pw, "not a url at all?code=\n"+forged+"\n"+final+"\n")
 				return
 			}
-			time.Sleep(10 * time.Millisecond)
-			for _, line := range strings.Split(errOut.String(), "\n") {
-				if strings.Contains(line, "/oauth2/authorize?") {
-					authURL = strings.TrimSpace(line)
-				}
-			}
 		}
-		// A browser elsewhere: it follows the sign-in but stops short of
-		// the loopback redirect, whose address the user copies.
-		final, err := browser.FinalRedirect(context.Background(), authURL)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		forged := strings.Replace(final, "state=", "state=x", 1)
-		io.WriteString(pw, "not a url at all?code=\n"+forged+"\n"+final+"\n")
+		t.Error(err)
+		cancel() // login fails rather than wait
 	}()
-	code := Run(context.Background(), te.f, []string{"login", "--no-browser", "--port", "0", "--timeout", "30s"})
+	code := Run(ctx, te.f, []string{"login", "--no-browser", "--port", "0", "--timeout", "30s"})
+	close(done)
+	<-user
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
@@ -338,25 +471,24 @@ func TestNoBrowserWaitsForTheRedirect(t *testing.T) {
 	te.mustRun(t, "configure", "--endpoint", te.srv.Issuer, "--client-id", testop.CLIClientID)
 	errOut := &syncBuffer{}
 	te.f.IO.ErrOut = errOut
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done, user := make(chan struct{}), make(chan struct{})
 	go func() {
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			if time.Now().After(deadline) {
-				t.Error("login never printed the authorization URL")
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-			for _, line := range strings.Split(errOut.String(), "\n") {
-				if strings.Contains(line, "/oauth2/authorize?") {
-					if err := browser.Follow(context.Background(), strings.TrimSpace(line)); err != nil {
-						t.Error(err)
-					}
-					return
-				}
-			}
+		defer close(user)
+		authURL, err := waitForLine(done, errOut, "/oauth2/authorize?")
+		if err == nil {
+			err = browser.Follow(context.Background(), authURL)
+		}
+		if err != nil {
+			t.Error(err)
+			cancel() // login fails rather than wait
 		}
 	}()
-	if code := Run(context.Background(), te.f, []string{"login", "--no-browser", "--port", "0", "--timeout", "30s"}); code != 0 {
+	code := Run(ctx, te.f, []string{"login", "--no-browser", "--port", "0", "--timeout", "30s"})
+	close(done)
+	<-user
+	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 	if strings.Contains(errOut.String(), "paste") {

@@ -3,6 +3,8 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,21 +17,38 @@ import (
 	"github.com/agcurl/agcurl/keychain"
 )
 
+// processTimeout is how long an agcurl process the tests start may run
+// before it is killed: only one that hangs comes near it.
+const processTimeout = 60 * time.Second
+
 // agcurlProcess runs the agcurl binary (this test binary, in its agcurl
-// role) as a separate process with env added to the environment.
-func agcurlProcess(ctx context.Context, env []string, args ...string) *exec.Cmd {
+// role) as a separate process with env added to the environment. The
+// process is killed if it runs for processTimeout, or when the test ends.
+func agcurlProcess(t *testing.T, env []string, args ...string) *exec.Cmd {
+	ctx, cancel := context.WithTimeout(context.Background(), processTimeout)
+	t.Cleanup(cancel)
 	c := exec.CommandContext(ctx, os.Args[0], args...)
-	c.Env = append(append(os.Environ(), "AGCURL_TEST_MAIN=1"), env...)
+	c.Env = append(append(os.Environ(), "AGCURL_TEST_MAIN=1", "GORACE="+childGORACE()), env...)
+	c.WaitDelay = 5 * time.Second
 	return c
+}
+
+// processError describes err, from running c; when a signal ended c, it
+// recalls that a process still running after processTimeout is killed.
+func processError(c *exec.Cmd, err error) string {
+	if c.ProcessState != nil && !c.ProcessState.Exited() {
+		return fmt.Sprintf("%v (a process still running after %v is killed, as hung)", err, processTimeout)
+	}
+	return err.Error()
 }
 
 func runAgcurl(t *testing.T, env []string, args ...string) string {
 	t.Helper()
-	c := agcurlProcess(context.Background(), env, args...)
+	c := agcurlProcess(t, env, args...)
 	var out, errOut bytes.Buffer
 	c.Stdout, c.Stderr = &out, &errOut
 	if err := c.Run(); err != nil {
-		t.Fatalf("agcurl %s: %v\n%s", strings.Join(args, " "), err, errOut.String())
+		t.Fatalf("agcurl %s: %s\n%s", strings.Join(args, " "), processError(c, err), errOut.String())
 	}
 	return out.String()
 }
@@ -54,9 +73,7 @@ func loggedIn(t *testing.T, opts testop.Options) (*testop.Server, []string, stri
 	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"AGCURL_CONFIG_DIR=" + dir, "AGCURL_STORAGE=file", "BROWSER=" + wrapper, "NO_COLOR=1",
-		// Under -race each child would sleep 1 s at exit.
-		"GORACE=" + strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0")}
+	env := []string{"AGCURL_CONFIG_DIR=" + dir, "AGCURL_STORAGE=file", "BROWSER=" + wrapper, "NO_COLOR=1"}
 	runAgcurl(t, env, "configure", "--endpoint", srv.Issuer, "--client-id", testop.CLIClientID)
 	runAgcurl(t, env, "login", "--browser", "--port", "0")
 	return srv, env, dir
@@ -81,6 +98,7 @@ func expireSession(t *testing.T, dir string) *keychain.Session {
 // session whose refresh token rotates (the old one dies at once). All must
 // succeed, with exactly one refresh at the provider.
 func TestParallelProcessesRefreshOnce(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts many processes")
 	}
@@ -99,10 +117,12 @@ func TestParallelProcessesRefreshOnce(t *testing.T) {
 			if i%3 == 0 {
 				args = []string{"token"}
 			}
-			c := agcurlProcess(context.Background(), env, args...)
+			c := agcurlProcess(t, env, args...)
 			var out, errOut bytes.Buffer
 			c.Stdout, c.Stderr = &out, &errOut
-			errs[i] = c.Run()
+			if err := c.Run(); err != nil {
+				errs[i] = errors.New(processError(c, err))
+			}
 			outs[i] = out.String() + errOut.String()
 		}()
 	}
@@ -127,11 +147,12 @@ func TestParallelProcessesRefreshOnce(t *testing.T) {
 // holds the refresh lock (its refresh stalled at the provider) leaves the
 // session usable, and the next process refreshes at once.
 func TestKilledRefreshLeavesNoLock(t *testing.T) {
+	t.Parallel()
 	srv, env, dir := loggedIn(t, testop.Options{RotateRefreshTokens: true})
 	expireSession(t, dir)
 	srv.Fail("/oauth2/token", 1, 0, "", 30*time.Second) // the next refresh stalls
 
-	a := agcurlProcess(context.Background(), env, "token")
+	a := agcurlProcess(t, env, "token")
 	if err := a.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -161,9 +182,10 @@ func TestKilledRefreshLeavesNoLock(t *testing.T) {
 // TestSecondLoginFailsClearly: while one login for a profile waits for its
 // browser, a second one fails at once instead of opening another tab.
 func TestSecondLoginFailsClearly(t *testing.T) {
+	t.Parallel()
 	srv, env, _ := loggedIn(t, testop.Options{})
 	_ = srv
-	first := agcurlProcess(context.Background(), env, "login", "--no-browser", "--port", "0", "--timeout", "30s")
+	first := agcurlProcess(t, env, "login", "--no-browser", "--port", "0", "--timeout", "30s")
 	var firstErr syncBuffer
 	first.Stderr = &firstErr
 	if err := first.Start(); err != nil {
@@ -177,7 +199,7 @@ func TestSecondLoginFailsClearly(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	second := agcurlProcess(context.Background(), env, "login", "--browser", "--port", "0")
+	second := agcurlProcess(t, env, "login", "--browser", "--port", "0")
 	out, err := second.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "another `agcurl login` for profile \"default\" is in progress") {
 		t.Fatalf("second login: %v: %s", err, out)

@@ -32,6 +32,12 @@ fi
 rm -f /tmp/agcurl-go.mod.$$ /tmp/agcurl-go.sum.$$
 
 echo "== go test -race ./..."
+# Under -race every test binary sleeps a second as it exits, for late race
+# reports; the tests report races as they happen, so skip the sleep. The
+# agcurl processes the cmd tests start skip it too (cmd/script_test.go). A
+# GORACE of your own is kept: its options come later and win.
+GORACE="atexit_sleep_ms=0${GORACE:+ $GORACE}"
+export GORACE
 if need_keyring_pkgs; then
   echo "!! gnome-keyring/dbus missing: the OS keyring tests are skipped" >&2
   exec go test -race -count=1 ./...
