@@ -195,6 +195,20 @@ func (p *profileContext) refresher(ctx context.Context) (*auth.Refresher, error)
 	return r, nil
 }
 
+// session returns the profile's refresher and a session whose access token
+// is valid (refreshed first if due), with the usual hints on failure.
+func (p *profileContext) session(ctx context.Context) (*auth.Refresher, *keychain.Session, error) {
+	r, err := p.refresher(ctx)
+	if err != nil {
+		return nil, nil, p.withHint(err)
+	}
+	s, err := r.Token(ctx)
+	if err != nil {
+		return nil, nil, p.withHint(err)
+	}
+	return r, s, nil
+}
+
 // tokens returns where commands get their access token: $AGCURL_ACCESS_TOKEN
 // as is, or the refresher.
 func (p *profileContext) tokens(ctx context.Context) (httpcall.TokenSource, error) {

@@ -92,15 +92,11 @@ func settingsRun(ctx context.Context, opts *SettingsOptions) error {
 	if opts.Getenv("AGCURL_ACCESS_TOKEN") != "" && opts.Getenv("AGCURL_REFRESH_TOKEN") == "" {
 		return errors.New("AGCURL_ACCESS_TOKEN is set, but the settings page needs a refresh token: unset it, or set AGCURL_REFRESH_TOKEN")
 	}
-	r, err := p.refresher(ctx)
-	if err != nil {
-		return p.withHint(err)
-	}
 	// The session must be alive (this also refreshes it when due, under
 	// the lock, so the refresh token used below is the current one).
-	s, err := r.Token(ctx)
+	_, s, err := p.session(ctx)
 	if err != nil {
-		return p.withHint(err)
+		return err
 	}
 	if s.GrantType == keychain.GrantClientCredentials {
 		return errors.New("this profile's session is a machine client's (client credentials): it has no user, so no account settings page")

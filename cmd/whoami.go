@@ -97,13 +97,9 @@ func whoamiRun(ctx context.Context, opts *WhoamiOptions) error {
 		}
 		return printUserinfo(opts, p, raw)
 	}
-	r, err := p.refresher(ctx)
+	r, s, err := p.session(ctx)
 	if err != nil {
-		return p.withHint(err)
-	}
-	s, err := r.Token(ctx)
-	if err != nil {
-		return p.withHint(err)
+		return err
 	}
 	if s.GrantType == keychain.GrantClientCredentials {
 		return printMachineClient(opts, p, s)
@@ -187,13 +183,9 @@ func printMachineClient(opts *WhoamiOptions, p *profileContext, s *keychain.Sess
 // and a retry, as fetch's does.
 func whoamiBackend(ctx context.Context, opts *WhoamiOptions, p *profileContext) error {
 	if opts.Getenv("AGCURL_ACCESS_TOKEN") == "" {
-		r, err := p.refresher(ctx)
+		_, s, err := p.session(ctx)
 		if err != nil {
-			return p.withHint(err)
-		}
-		s, err := r.Token(ctx)
-		if err != nil {
-			return p.withHint(err)
+			return err
 		}
 		if s.GrantType == keychain.GrantClientCredentials {
 			return errors.New("this profile's session is a machine client's (client credentials): it has no user, so Authgear's resolver has no session to describe")
