@@ -126,10 +126,31 @@ a fresh access token attached: curl's manners, without pasting tokens around.
 	// Unknown subcommands are usage errors.
 	root.Args = func(c *cobra.Command, args []string) error {
 		if len(args) > 0 {
-			return usageErrorf("unknown command %q", args[0])
+			return usageErrorf("unknown command %q%s", args[0], didYouMean(c, args[0]))
 		}
 		return nil
 	}
+	root.SetHelpCommand(&cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  "Help for any command or topic: 'agcurl help fetch', 'agcurl help exit-codes'.",
+		RunE: func(c *cobra.Command, args []string) error {
+			target, rest, err := root.Find(args)
+			if err != nil || len(rest) > 0 || (target == root && len(args) > 0) {
+				return usageErrorf("no help topic %q%s", strings.Join(args, " "), didYouMean(root, args[0]))
+			}
+			return target.Help()
+		},
+		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			var names []string
+			for _, sub := range root.Commands() {
+				if sub.IsAvailableCommand() || sub.IsAdditionalHelpTopicCommand() {
+					names = append(names, sub.Name())
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+	})
 	root.RunE = func(c *cobra.Command, args []string) error {
 		return c.Help()
 	}
@@ -207,4 +228,17 @@ func addGlobalFlags(root *cobra.Command, f *Factory) {
 		}
 		return nil
 	}
+}
+
+// didYouMean suggests the commands whose names are close to name (cobra's
+// Levenshtein distance of 2, or a prefix), as "; did you mean fetch?".
+func didYouMean(c *cobra.Command, name string) string {
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2
+	}
+	s := c.SuggestionsFor(name)
+	if len(s) == 0 {
+		return ""
+	}
+	return "; did you mean " + strings.Join(s, " or ") + "?"
 }
