@@ -393,9 +393,9 @@ func TestBuildCurlDataForms(t *testing.T) {
 	}{
 		{"--data-urlencode forms", Options{URL: "https://h/", Data: []Data{
 			{DataURLEncode, "a b"}, {DataURLEncode, "=c&d"}, {DataURLEncode, "n=é"}, {DataURLEncode, "f@note"}, {DataURLEncode, "@note"}}},
-			"POST", "https://h/", "a%20b&c%26d&n=%C3%A9&f=hi%20there%0A&hi%20there%0A", "application/x-www-form-urlencoded"},
+			"POST", "https://h/", "a+b&c%26d&n=%C3%A9&f=hi+there%0A&hi+there%0A", "application/x-www-form-urlencoded"},
 		{"-G appends to an existing query", Options{URL: "https://h/p?x=1", Get: true, Data: []Data{{DataASCII, "a=1"}, {DataURLEncode, "q=a b"}}},
-			"GET", "https://h/p?x=1&a=1&q=a%20b", "", ""},
+			"GET", "https://h/p?x=1&a=1&q=a+b", "", ""},
 		{"-G with -X keeps the method", Options{URL: "https://h/", Get: true, Method: "DELETE", Data: []Data{{DataRaw, "id=3"}}},
 			"DELETE", "https://h/?id=3", "", ""},
 		{"--json concatenates", Options{URL: "https://h/", Data: []Data{{DataJSON, `{"a":`}, {DataJSON, "@-"}}},

@@ -549,13 +549,17 @@ func urlEncodeData(v string, open Opener) (string, error) {
 }
 
 // escape percent-encodes all but RFC 3986's unreserved characters, as
-// curl_easy_escape does.
+// curl_easy_escape does, and writes a space as "+", as curl's
+// --data-urlencode does since 7.77 (application/x-www-form-urlencoded).
 func escape(s string) string {
 	var b strings.Builder
 	for _, c := range []byte(s) {
-		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~' {
+		switch {
+		case 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~':
 			b.WriteByte(c)
-		} else {
+		case c == ' ':
+			b.WriteByte('+')
+		default:
 			fmt.Fprintf(&b, "%%%02X", c)
 		}
 	}
