@@ -137,7 +137,7 @@ func remedy(err error) string {
 	case errors.As(err, &target):
 		switch target.Kind {
 		case httpcall.NotAllowed:
-			return "allow it with `agcurl configure" + strings.TrimPrefix(loginCommandFor(target.Profile), "agcurl login") +
+			return "allow it with `agcurl configure" + profileFlagFor(target.Profile) +
 				" --allow-origin ORIGIN`, or pass --no-auth to send without a token"
 		case httpcall.ProxyCleartext:
 			return "use https, drop -x (or unset HTTP_PROXY), or pass --no-auth to send without a token"
@@ -176,11 +176,15 @@ func remedy(err error) string {
 }
 
 // loginCommandFor is the command that logs profile in.
-func loginCommandFor(profile string) string {
+func loginCommandFor(profile string) string { return "agcurl login" + profileFlagFor(profile) }
+
+// profileFlagFor is " --profile NAME" for a profile other than the default
+// one, else "", for the commands that messages suggest.
+func profileFlagFor(profile string) string {
 	if profile == "" || profile == "default" {
-		return "agcurl login"
+		return ""
 	}
-	return "agcurl login --profile " + profile
+	return " --profile " + profile
 }
 
 // exitCode picks the exit code for err; this is the one place that does.

@@ -116,12 +116,7 @@ func (p *profileContext) client() *auth.Client {
 
 // profileFlag is " --profile NAME" for a profile other than the default
 // one, else "", for the commands that messages suggest.
-func (p *profileContext) profileFlag() string {
-	if p.name == "default" {
-		return ""
-	}
-	return " --profile " + p.name
-}
+func (p *profileContext) profileFlag() string { return profileFlagFor(p.name) }
 
 // sessionBelongs reports whether s was issued by the profile's current
 // provider to its current client: only then may it be refreshed, revoked or

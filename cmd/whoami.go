@@ -182,22 +182,26 @@ func printMachineClient(opts *WhoamiOptions, p *profileContext, s *keychain.Sess
 // request with the profile's access token. A 401 gets one forced refresh
 // and a retry, as fetch's does.
 func whoamiBackend(ctx context.Context, opts *WhoamiOptions, p *profileContext) error {
-	if opts.Getenv("AGCURL_ACCESS_TOKEN") == "" {
-		_, s, err := p.session(ctx)
+	// One session read: the token to send and the source to refresh it.
+	var ts httpcall.TokenSource
+	var tok string
+	if opts.Getenv("AGCURL_ACCESS_TOKEN") != "" {
+		var err error
+		if ts, err = p.tokens(ctx); err != nil {
+			return err
+		}
+		if tok, err = ts.AccessToken(ctx); err != nil {
+			return err
+		}
+	} else {
+		r, s, err := p.session(ctx)
 		if err != nil {
 			return err
 		}
 		if s.GrantType == keychain.GrantClientCredentials {
 			return errors.New("this profile's session is a machine client's (client credentials): it has no user, so Authgear's resolver has no session to describe")
 		}
-	}
-	ts, err := p.tokens(ctx)
-	if err != nil {
-		return err
-	}
-	tok, err := ts.AccessToken(ctx)
-	if err != nil {
-		return err
+		ts, tok = refresherTokens{r: r, hint: p.withHint}, s.AccessToken
 	}
 	c := p.client()
 	info, err := c.Resolve(ctx, tok)
