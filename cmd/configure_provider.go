@@ -118,7 +118,7 @@ var paramHints = map[string]string{
 
 // parseAuthParams parses --param KEY=VALUE values into a map (a later
 // KEY wins). With clearable, an empty value ("") is left out, so that
-// `configure --param ”` clears the set. Keys agcurl sets itself or has a
+// `configure --param ""` clears the set. Keys agcurl sets itself or has a
 // flag for are refused with a hint.
 func parseAuthParams(raw []string, clearable bool) (map[string]string, error) {
 	var out map[string]string

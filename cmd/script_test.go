@@ -78,6 +78,7 @@ type opConfig struct {
 	TokenAuthMethods      []string `json:"token_auth_methods"`
 	RevocationAuthMethods []string `json:"revocation_auth_methods"`
 	TrailingSlash         bool     `json:"trailing_slash"`
+	NoRevocation          bool     `json:"no_revocation"`
 }
 
 // TestScripts runs testdata/script/*.txtar: each against its own provider
@@ -119,7 +120,8 @@ func scriptSetup(env *testscript.Env) error {
 	}
 	opts := testop.Options{RotateRefreshTokens: oc.Rotate, JWTAccessTokens: oc.JWT, DenyLogin: oc.Deny, Device: oc.Device,
 		StrictOfflineAccess: oc.StrictOffline, IssParameter: oc.Iss, NoAuthgearExtras: oc.NoAuthgear,
-		TokenAuthMethods: oc.TokenAuthMethods, RevocationAuthMethods: oc.RevocationAuthMethods, IssuerTrailingSlash: oc.TrailingSlash}
+		TokenAuthMethods: oc.TokenAuthMethods, RevocationAuthMethods: oc.RevocationAuthMethods, IssuerTrailingSlash: oc.TrailingSlash,
+		NoRevocation: oc.NoRevocation}
 	if oc.AccessTokenTTL != "" {
 		d, err := time.ParseDuration(oc.AccessTokenTTL)
 		if err != nil {

@@ -121,6 +121,10 @@ func (s *Server) withClientAuth(next http.Handler) http.Handler {
 // discoveryOverrides replaces the auth methods the discovery document
 // lists, as Options ask.
 func (s *Server) discoveryOverrides(doc map[string]any) {
+	if s.opts.NoRevocation {
+		delete(doc, "revocation_endpoint")
+		delete(doc, "revocation_endpoint_auth_methods_supported")
+	}
 	for key, v := range map[string][]string{
 		"token_endpoint_auth_methods_supported":      s.opts.TokenAuthMethods,
 		"revocation_endpoint_auth_methods_supported": s.opts.RevocationAuthMethods,
@@ -136,5 +140,5 @@ func (s *Server) discoveryOverrides(doc map[string]any) {
 }
 
 func (s *Server) overridesDiscovery() bool {
-	return s.opts.TokenAuthMethods != nil || s.opts.RevocationAuthMethods != nil
+	return s.opts.TokenAuthMethods != nil || s.opts.RevocationAuthMethods != nil || s.opts.NoRevocation
 }

@@ -87,6 +87,9 @@ type Options struct {
 	// IssuerTrailingSlash makes the issuer end with "/", as Auth0's and
 	// Ory Hydra's do; Server.Issuer then has it.
 	IssuerTrailingSlash bool
+	// NoRevocation leaves revocation_endpoint out of discovery, as
+	// Microsoft Entra ID does.
+	NoRevocation bool
 }
 
 // Server is a running provider and API. Close stops both.
