@@ -83,9 +83,10 @@ agcurl/ under the OS's user config directory (~/.config/agcurl on Linux).
 
 For a confidential client (Google's "Desktop app", a Keycloak client with
 client authentication on), --client-secret - reads the secret from stdin and
-keeps it in the OS keyring (or, with --insecure-storage, a 0600 file), never
-in the configuration; logout keeps it, --client-secret '' removes it, and
-$AGCURL_CLIENT_SECRET overrides it. It is sent at the token and revocation
+keeps it where the profile's sessions are kept (the OS keyring, or a 0600
+file with --insecure-storage or AGCURL_STORAGE=file), never in the
+configuration; logout keeps it, --client-secret '' removes it, so does a new
+endpoint or client id, and $AGCURL_CLIENT_SECRET overrides it. It is sent at the token and revocation
 endpoints as the provider's discovery document says (client_secret_basic
 unless only client_secret_post is offered; --client-auth-method chooses).
 --audience and --param add parameters to every sign-in of the profile; see
@@ -94,7 +95,7 @@ Keycloak and Ory Hydra.`,
 		Example: `  agcurl configure --endpoint https://myapp.authgear.cloud --client-id 4f2a...
   agcurl configure --profile staging --endpoint https://staging.authgear.cloud --client-id 77b1...
   agcurl configure --redirect-uri http://127.0.0.1:8765/callback
-  agcurl configure --client-secret - < secret.txt   # a confidential client
+  pass show google-cli | agcurl configure --client-secret -   # a confidential client
   agcurl configure --audience https://api.example.com --param access_type=offline
   agcurl configure --show
   agcurl configure --profile staging --set-default

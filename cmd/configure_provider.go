@@ -47,7 +47,7 @@ type ClientOptions struct {
 }
 
 func (o *ClientOptions) addConfigureFlags(fl *pflag.FlagSet) {
-	fl.StringVar(&o.ClientSecret, "client-secret", "", "\"-\": read the client secret of a confidential client from stdin and keep it in the keyring (never in argv or config.json); \"\": remove it")
+	fl.StringVar(&o.ClientSecret, "client-secret", "", "\"-\": read the client secret of a confidential client from stdin and keep it with the sessions (never in argv or config.json); \"\": remove it")
 	fl.BoolVar(&o.InsecureStorage, "insecure-storage", false, "with --client-secret -: keep the secret in a 0600 file instead of the OS keyring")
 	fl.StringArrayVar(&o.Audience, "audience", nil, "API identifier sent as the audience parameter (Auth0, Ory Hydra; repeatable; replaces the list; \"\" clears it)")
 	fl.StringArrayVar(&o.RawParams, "param", nil, "extra authorization request parameter KEY=VALUE, e.g. access_type=offline (repeatable; replaces the set; \"\" clears it)")
