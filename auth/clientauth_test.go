@@ -69,9 +69,6 @@ func TestLoginRefusesReservedExtraParams(t *testing.T) {
 	}
 }
 
-type browserFunc func(string) error
-
-func (f browserFunc) Open(u string) error { return f(u) }
 
 // revocationRecorder is a revocation endpoint that records how the client
 // authenticated.

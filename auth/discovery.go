@@ -48,6 +48,16 @@ func (e *DiscoveryIssuerError) Error() string {
 	return fmt.Sprintf("issuer mismatch: the endpoint is %q but its discovery document names issuer %q", e.Endpoint, e.Issuer)
 }
 
+// DiscoveryNotFoundError reports that the endpoint serves no discovery
+// document (404): it is likely not the provider's issuer, but an API's URL
+// or the issuer with a path added. Origin is the endpoint's origin when the
+// endpoint has a path, else "".
+type DiscoveryNotFoundError struct{ Endpoint, URL, Origin string }
+
+func (e *DiscoveryNotFoundError) Error() string {
+	return fmt.Sprintf("no OpenID discovery document at %s (404 Not Found)", e.URL)
+}
+
 // Discover fetches endpoint's OpenID discovery document with client and
 // returns what agcurl keeps of it. The issuer must equal endpoint exactly,
 // but for one trailing slash: NormalizeEndpoint removes it, while some
@@ -75,6 +85,12 @@ func Discover(ctx context.Context, client *http.Client, endpoint string) (*Provi
 			return nil, &DiscoveryIssuerError{Endpoint: mismatch.Provided, Issuer: mismatch.Discovered}
 		case errors.As(err, &uerr):
 			return nil, fmt.Errorf("could not reach %s: %v", wellKnown, shortNetError(uerr))
+		case strings.HasPrefix(err.Error(), "404 "):
+			nf := &DiscoveryNotFoundError{Endpoint: endpoint, URL: wellKnown}
+			if u, err := url.Parse(endpoint); err == nil && strings.Trim(u.Path, "/") != "" {
+				nf.Origin = u.Scheme + "://" + u.Host
+			}
+			return nil, nf
 		case strings.Contains(err.Error(), "failed to decode"):
 			return nil, fmt.Errorf("%s did not return a JSON discovery document; is the endpoint right?", wellKnown)
 		default:

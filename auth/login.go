@@ -40,6 +40,26 @@ type Browser interface {
 	Open(url string) error
 }
 
+// BrowserLauncher is a Browser whose Open starts a program that may fail
+// after Open returns (a $BROWSER command). Launch starts it as Open does
+// and returns a channel that receives, once, the program's failure when it
+// exits unsuccessfully, or nil when it exits successfully. Login stops
+// waiting at once when the program fails.
+type BrowserLauncher interface {
+	Browser
+	Launch(url string) (exited <-chan error, err error)
+}
+
+// BrowserExitError reports that the browser program exited with a failure
+// before the sign-in finished: no redirect will come from it.
+type BrowserExitError struct{ Err error }
+
+func (e *BrowserExitError) Error() string {
+	return "the browser failed before the sign-in finished: " + e.Err.Error()
+}
+
+func (e *BrowserExitError) Unwrap() error { return e.Err }
+
 // LoginOptions configures one interactive login.
 type LoginOptions struct {
 	Scope       string // space separated; DefaultScope when empty
@@ -239,7 +259,10 @@ func (c *Client) Login(ctx context.Context, opts LoginOptions) (*keychain.Sessio
 	}
 
 	var browserErr error
-	if opts.Browser != nil {
+	var browserExit <-chan error
+	if l, ok := opts.Browser.(BrowserLauncher); ok {
+		browserExit, browserErr = l.Launch(authURL)
+	} else if opts.Browser != nil {
 		browserErr = opts.Browser.Open(authURL)
 	}
 	if opts.ShowURL != nil {
@@ -253,12 +276,27 @@ func (c *Client) Login(ctx context.Context, opts LoginOptions) (*keychain.Sessio
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	var res callbackResult
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-timer.C:
-		return nil, ErrLoginTimeout
-	case res = <-results:
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-timer.C:
+			return nil, ErrLoginTimeout
+		case err := <-browserExit:
+			if err == nil {
+				browserExit = nil // it handed the URL on, as browsers do
+				continue
+			}
+			select {
+			case res = <-results: // the redirect came all the same
+				break wait
+			default:
+				return nil, &BrowserExitError{Err: err}
+			}
+		case res = <-results:
+			break wait
+		}
 	}
 	s, err := c.finishLogin(ctx, opts, cfg, res, verifier, nonce)
 	if res.outcome != nil {

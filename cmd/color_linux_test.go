@@ -141,6 +141,7 @@ func TestColourOnATerminal(t *testing.T) {
 		{"TERM=dumb", []string{"TERM=dumb"}, "stdout", nil, false, false},
 		{"--color never", nil, "stdout", []string{"--color", "never"}, false, false},
 		{"a pipe", nil, "", nil, false, false},
+		{"a pipe, --color always", nil, "", []string{"--color", "always"}, true, false},
 	} {
 		env := append(append([]string{}, base...), tc.env...)
 		onTTY := strings.Fields(tc.onTTY)
@@ -150,6 +151,15 @@ func TestColourOnATerminal(t *testing.T) {
 			t.Errorf("%s: status: exit %d, stdout %q", tc.name, code, out)
 		} else if got := strings.Contains(out, "\x1b["); got != tc.colour {
 			t.Errorf("%s: status coloured stdout: %v, want %v: %q", tc.name, got, tc.colour, out)
+		}
+		// whoami --json is coloured as fetch colours JSON.
+		code, out, _ = runOnTerminals(t, env, onTTY, append(tc.flags, "whoami", "--json")...)
+		if code != 0 || !strings.Contains(out, `"sub"`) {
+			t.Errorf("%s: whoami --json: exit %d, stdout %q", tc.name, code, out)
+		} else if got := strings.Contains(out, "\x1b[34;1m\"sub\"\x1b[0;22m:"); got != tc.colour {
+			t.Errorf("%s: whoami --json coloured: %v, want %v: %q", tc.name, got, tc.colour, out)
+		} else if !tc.colour && strings.Contains(out, "\x1b[") {
+			t.Errorf("%s: whoami --json: colour where none is wanted: %q", tc.name, out)
 		}
 		if !tc.checkErr {
 			continue

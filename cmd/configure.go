@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -75,7 +76,11 @@ origin, e.g. https://myapp.authgear.cloud) and the client id of a "Native App"
 client registered there with the redirect URI below.
 
 The endpoint is checked by fetching its OpenID discovery document; nothing is
-written unless that succeeds. Values not given keep their current setting.
+written unless that succeeds. An endpoint given without a scheme gets https://.
+
+Scopes (--scope) must include openid for a user's sign-in; a profile whose
+scopes lack it is a machine client's, which signs in with
+'agcurl login --client-credentials' and asks for those scopes. Values not given keep their current setting.
 When a required value is missing and stdin is a terminal, agcurl asks for it.
 
 The configuration holds no secrets. It lives in $AGCURL_CONFIG_DIR, or
@@ -127,13 +132,13 @@ Keycloak and Ory Hydra.`,
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&opts.Endpoint, "endpoint", "", "provider endpoint (issuer), e.g. https://myapp.authgear.cloud")
+	fl.StringVar(&opts.Endpoint, "endpoint", "", "provider endpoint (issuer), e.g. https://myapp.authgear.cloud (https:// when no scheme is given)")
 	fl.StringVar(&opts.ClientID, "client-id", "", "OAuth client id of the Native App client")
-	fl.StringVar(&opts.Scope, "scope", "", "scopes to request (default \""+auth.DefaultScope+"\")")
+	fl.StringVar(&opts.Scope, "scope", "", "scopes to request (default \""+auth.DefaultScope+"\"); without openid, the profile is a machine client's")
 	fl.StringVar(&opts.RedirectURI, "redirect-uri", "", "loopback redirect URI registered for the client (default \""+auth.DefaultRedirectURI+"\")")
 	fl.StringVar(&opts.APIBase, "api-base", "", "base URL for fetch's relative URLs (\"/v1/me\"); its origin may receive the token")
 	fl.StringArrayVar(&opts.AllowedOrigins, "allow-origin", nil, "origin fetch may send the token to (repeatable; replaces the list; \"\" clears it)")
-	fl.BoolVar(&opts.Show, "show", false, "list the configured profiles and exit")
+	fl.BoolVar(&opts.Show, "show", false, "list the configured profiles (endpoint, client id, redirect URI, storage, API base, allowed origins) and exit")
 	fl.BoolVar(&opts.Show, "list", false, "same as --show")
 	fl.StringVar(&opts.Delete, "delete", "", "delete this profile: its configuration and its session (revoked at the provider when reachable)")
 	fl.BoolVar(&opts.SetDefault, "set-default", false, "make this profile the default one")
@@ -153,7 +158,7 @@ func (o *ConfigureOptions) saves() bool {
 // are asked for on a terminal, are checked when the command runs.
 func (o *ConfigureOptions) normalize() error {
 	if e := strings.TrimSpace(o.Endpoint); e != "" {
-		endpoint, err := auth.NormalizeEndpoint(e)
+		endpoint, err := auth.NormalizeEndpoint(withScheme(e))
 		if err != nil {
 			return &UsageError{Err: err}
 		}
@@ -161,7 +166,7 @@ func (o *ConfigureOptions) normalize() error {
 	}
 	if o.ScopeSet {
 		o.Scope = strings.Join(strings.Fields(o.Scope), " ")
-		if err := checkScope(o.Scope); err != nil {
+		if err := checkScope(o.Scope, "", false); err != nil {
 			return err
 		}
 	}
@@ -187,13 +192,52 @@ func (o *ConfigureOptions) normalize() error {
 	return nil
 }
 
-// checkScope returns a usage error unless scope is empty (the default) or
-// has openid.
-func checkScope(scope string) error {
-	if scope != "" && !slices.Contains(strings.Fields(scope), "openid") {
-		return usageErrorf("--scope must include openid")
+// withScheme gives an endpoint typed without a scheme ("myapp.authgear.cloud")
+// https://, as fetch does with its URLs, loopback hosts included.
+func withScheme(endpoint string) string {
+	if endpoint != "" && !strings.Contains(endpoint, "://") {
+		return "https://" + endpoint
+	}
+	return endpoint
+}
+
+// checkScope is the one rule for scopes, applied to configure --scope,
+// login --scope and the scopes a profile holds when it signs in: each
+// word is a scope token (RFC 6749 3.3: printable ASCII, no space, quote or
+// backslash), and a user's sign-in (a browser or the device grant, which
+// userSignIn says this is) asks for openid, since agcurl knows who signed in
+// from the ID token. A machine client (client credentials) asks for
+// whatever its API defines, so its scopes need not include openid; a
+// profile whose scopes lack openid is, by that, a machine client's.
+// profile names the profile the scopes come from, or is "" for --scope.
+func checkScope(scope, profile string, userSignIn bool) error {
+	what := "--scope"
+	if profile != "" {
+		what = "the scopes of profile " + strconv.Quote(profile)
+	}
+	words := strings.Fields(scope)
+	for _, w := range words {
+		for i := 0; i < len(w); i++ {
+			if c := w[i]; c < 0x21 || c > 0x7e || c == '"' || c == '\\' {
+				return usageErrorf("%s: %q is not a scope: a scope is printable ASCII without quotes or backslashes", what, w)
+			}
+		}
+	}
+	if userSignIn && len(words) > 0 && !slices.Contains(words, "openid") {
+		fix := ""
+		if profile != "" {
+			fix = "; or give this sign-in scopes with --scope 'openid ...'"
+		}
+		return usageErrorf("%s (%q) lack openid, which a user's sign-in needs (agcurl reads who signed in from the ID token); "+
+			"scopes without openid are for a machine client: `agcurl login%s --client-credentials`%s", what, scope, profileFlagFor(profile), fix)
 	}
 	return nil
+}
+
+// machineScope reports whether scope is a machine client's: set, and
+// without openid.
+func machineScope(scope string) bool {
+	return scope != "" && !slices.Contains(strings.Fields(scope), "openid")
 }
 
 // normalizeAPIBase checks an --api-base value and returns it without a
@@ -247,9 +291,11 @@ secrets. Change it with 'agcurl configure'.`,
 	}
 	opts := &ProfilesOptions{IO: f.IO}
 	list := &cobra.Command{
-		Use:     "list",
-		Short:   "List the configured profiles (same as configure --show)",
-		Long:    "List the configured profiles; the current one is marked with *. Nothing secret is shown.",
+		Use:   "list",
+		Short: "List the configured profiles (same as configure --show)",
+		Long: `List the configured profiles, each with its endpoint, client id, redirect URI,
+storage backend (AGCURL_STORAGE, when set, over what login recorded), API base
+and allowed origins; the current one is marked with *. Nothing secret is shown.`,
 		Example: "  agcurl config list\n  agcurl config list --json",
 		Args:    exactArgs(0, ""),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -290,7 +336,7 @@ func configureRun(ctx context.Context, opts *ConfigureOptions) error {
 	if err != nil {
 		return err
 	}
-	if endpoint, err = auth.NormalizeEndpoint(endpoint); err != nil {
+	if endpoint, err = auth.NormalizeEndpoint(withScheme(endpoint)); err != nil {
 		return &UsageError{Err: err}
 	}
 	clientID, err := valueOrPrompt(opts.IO, in, opts.ClientID, cur.ClientID, "client-id", "Client ID")
@@ -301,7 +347,7 @@ func configureRun(ctx context.Context, opts *ConfigureOptions) error {
 	if opts.ScopeSet {
 		scope = opts.Scope
 	}
-	if err := checkScope(scope); err != nil {
+	if err := checkScope(scope, "", false); err != nil {
 		return err
 	}
 	redirect := cur.RedirectURI
@@ -357,6 +403,11 @@ func configureRun(ctx context.Context, opts *ConfigureOptions) error {
 	if cur.Endpoint != "" && (cur.Endpoint != endpoint || cur.ClientID != clientID) {
 		fmt.Fprintf(opts.IO.ErrOut, "%s The endpoint or client changed; any existing session is no longer used.\n", pal.yellow("!"))
 	}
+	if machineScope(scope) {
+		fmt.Fprintf(opts.IO.ErrOut, "The scopes have no openid: this profile is for a machine client, which signs in with client credentials.\n")
+		fmt.Fprintf(opts.IO.ErrOut, "Next: AGCURL_CLIENT_SECRET=... %s --client-credentials\n", p.loginCommand())
+		return nil
+	}
 	fmt.Fprintf(opts.IO.ErrOut, "Redirect URI to register for this client: %s\n", firstNonEmpty(redirect, auth.DefaultRedirectURI))
 	fmt.Fprintf(opts.IO.ErrOut, "Next: %s\n", p.loginCommand())
 	return nil
@@ -405,10 +456,16 @@ type ProfilesOptions struct {
 }
 
 // profilesRun lists the configured profiles and marks the current one.
+// The storage shown is the one commands use: $AGCURL_STORAGE over what the
+// profile recorded at login.
 func profilesRun(ctx context.Context, opts *ProfilesOptions) error {
 	p, err := opts.Profile()
 	if err != nil {
 		return err
+	}
+	envStorage := p.f.Getenv("AGCURL_STORAGE")
+	storageOf := func(n string) (string, error) {
+		return (&profileContext{f: p.f, name: n, dir: p.dir, cfg: p.cfg, profile: p.cfg.Profiles[n]}).storageName()
 	}
 	names := p.cfg.ProfileNames()
 	if opts.JSON {
@@ -426,26 +483,38 @@ func profilesRun(ctx context.Context, opts *ProfilesOptions) error {
 		rows := []row{}
 		for _, n := range names {
 			pr := p.cfg.Profiles[n]
+			storage, err := storageOf(n)
+			if err != nil {
+				return err
+			}
 			rows = append(rows, row{n, n == p.name, pr.Endpoint, pr.ClientID,
 				firstNonEmpty(pr.Scope, auth.DefaultScope), firstNonEmpty(pr.RedirectURI, auth.DefaultRedirectURI),
-				firstNonEmpty(pr.Storage, keychain.StorageKeyring), pr.APIBase, pr.AllowedOrigins})
+				storage, pr.APIBase, pr.AllowedOrigins})
 		}
-		return writeJSON(opts.IO.Out, rows)
+		return writeJSONOut(opts.IO, rows)
 	}
 	if len(names) == 0 {
 		fmt.Fprintln(opts.IO.ErrOut, "No profiles configured. Run `agcurl configure --endpoint URL --client-id ID`.")
 		return nil
 	}
 	tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "  PROFILE\tENDPOINT\tCLIENT ID\tREDIRECT URI\tSTORAGE")
+	fmt.Fprintln(tw, "  PROFILE\tENDPOINT\tCLIENT ID\tREDIRECT URI\tSTORAGE\tAPI BASE\tALLOWED ORIGINS")
 	for _, n := range names {
 		pr := p.cfg.Profiles[n]
 		mark := " "
 		if n == p.name {
 			mark = "*"
 		}
-		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%s\n", mark, n, pr.Endpoint, pr.ClientID,
-			firstNonEmpty(pr.RedirectURI, auth.DefaultRedirectURI), firstNonEmpty(pr.Storage, keychain.StorageKeyring))
+		storage, err := storageOf(n)
+		if err != nil {
+			return err
+		}
+		if envStorage != "" {
+			storage += " (AGCURL_STORAGE)"
+		}
+		fmt.Fprintf(tw, "%s %s\t%s\t%s\t%s\t%s\t%s\t%s\n", mark, n, pr.Endpoint, pr.ClientID,
+			firstNonEmpty(pr.RedirectURI, auth.DefaultRedirectURI), storage,
+			firstNonEmpty(pr.APIBase, "-"), firstNonEmpty(strings.Join(pr.AllowedOrigins, ","), "-"))
 	}
 	return tw.Flush()
 }

@@ -45,7 +45,7 @@ var exitCodes = []struct {
 	{ExitOK, "success"},
 	{ExitError, "an error not listed below (bad configuration, provider error, ...)"},
 	{ExitUsage, "usage error: a bad flag, argument or option combination; nothing was sent"},
-	{ExitLoginRequired, "login required: not logged in, or the session was revoked or expired;\nrun 'agcurl login'"},
+	{ExitLoginRequired, "login required: not configured, not logged in, or the session was\nrevoked or expired; run 'agcurl login' (after 'agcurl configure')"},
 	{ExitProxy, "fetch: could not connect to the proxy (as curl)"},
 	{ExitResolve, "fetch: could not resolve the host (as curl)"},
 	{ExitConnect, "fetch: could not connect (as curl)"},
@@ -125,6 +125,8 @@ func remedy(err error) string {
 		temporary   *auth.TemporaryError
 		portBusy    *auth.PortBusyError
 		issuer      *auth.DiscoveryIssuerError
+		notFound    *auth.DiscoveryNotFoundError
+		browserExit *auth.BrowserExitError
 		corrupt     *keychain.CorruptSessionError
 		unavailable *keychain.UnavailableError
 		noBase      *httpcall.NoAPIBaseError
@@ -170,6 +172,15 @@ func remedy(err error) string {
 			"(and register it with the provider), or use `--port 0` if the provider accepts any loopback port"
 	case errors.As(err, &issuer):
 		return "use the issuer as --endpoint"
+	case errors.As(err, &browserExit):
+		return "fix $BROWSER, or run login with --no-browser and open the URL yourself"
+	case errors.As(err, &notFound):
+		r := "the endpoint is the provider's issuer: for Authgear, the project's origin, such as https://myapp.authgear.cloud, " +
+			"not an API's URL or a path"
+		if notFound.Origin != "" {
+			r += "; try --endpoint " + notFound.Origin
+		}
+		return r
 	case errors.As(err, &corrupt):
 		return "run `" + loginCommandFor(corrupt.Profile) + "` to replace it"
 	case errors.As(err, &unavailable):

@@ -117,28 +117,48 @@ func configDir(getenv func(string) string) (string, error) {
 }
 
 // systemBrowser runs $BROWSER with the URL when set, as gh does, and the
-// platform's opener otherwise. It does not wait for the browser to exit.
+// platform's opener otherwise. It does not wait for the browser to exit;
+// Launch reports how $BROWSER exited.
 type systemBrowser struct {
 	getenv func(string) string
 }
 
 func (b systemBrowser) Open(url string) error {
+	_, err := b.Launch(url)
+	return err
+}
+
+// Launch implements auth.BrowserLauncher: the channel gets $BROWSER's exit
+// (nil for success); for the platform's opener, which returns when it has
+// handed the URL on, it gets nil at once.
+func (b systemBrowser) Launch(url string) (<-chan error, error) {
 	// Only a web address is handed to another program: never something it
 	// could take for an option or a local file.
 	if !strings.HasPrefix(url, "https://") && !strings.HasPrefix(url, "http://") {
-		return fmt.Errorf("not opening %q in a browser: not an http(s) URL", url)
+		return nil, fmt.Errorf("not opening %q in a browser: not an http(s) URL", url)
 	}
+	exited := make(chan error, 1)
 	if cmdline := strings.TrimSpace(b.getenv("BROWSER")); cmdline != "" {
 		args := strings.Fields(cmdline)
 		c := exec.Command(args[0], append(args[1:], url)...)
 		c.Stdout, c.Stderr = os.Stderr, os.Stderr
 		if err := c.Start(); err != nil {
-			return fmt.Errorf("cannot run $BROWSER: %w", err)
+			return nil, fmt.Errorf("cannot run $BROWSER: %w", err)
 		}
-		go func() { _ = c.Wait() }()
-		return nil
+		go func() {
+			if err := c.Wait(); err != nil {
+				exited <- fmt.Errorf("$BROWSER (%s) ended with %v", args[0], err)
+				return
+			}
+			exited <- nil
+		}()
+		return exited, nil
 	}
-	return browser.OpenURL(url)
+	if err := browser.OpenURL(url); err != nil {
+		return nil, err
+	}
+	exited <- nil
+	return exited, nil
 }
 
 // dirLocker takes flock(2) locks under a config dir.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"net/http"
 	"os"
 
 	"github.com/fatih/color"
@@ -109,5 +110,26 @@ func writeJSON(w io.Writer, v any) error {
 		return err
 	}
 	_, err = io.WriteString(w, termsafe.JSON(string(b))+"\n")
+	return err
+}
+
+// writeJSONOut writes v to ios.Out as writeJSON does, coloured as fetch
+// colours a JSON body when ios.ColorOut is set (a terminal, or --color
+// always): the same writer does it, so the two look alike.
+func writeJSONOut(ios *IOStreams, v any) error {
+	colors := jsonColors(ios.ColorOut)
+	if colors == nil {
+		return writeJSON(ios.Out, v)
+	}
+	var b bytes.Buffer
+	if err := writeJSON(&b, v); err != nil {
+		return err
+	}
+	resp := &http.Response{
+		StatusCode: http.StatusOK,
+		Header:     http.Header{"Content-Type": {"application/json"}},
+		Body:       io.NopCloser(&b),
+	}
+	_, err := httpcall.WriteResponse(httpcall.Output{Stdout: ios.Out, Colors: colors, Style: httpcall.StylePretty}, resp)
 	return err
 }

@@ -85,8 +85,13 @@ The browser opens by itself when stdin and stdout are a terminal and $CI is
 not set; $BROWSER, when set, names the browser command. The URL is always
 printed on stderr so that it can be opened by hand. With --no-browser agcurl
 only prints the URL and waits: for the redirect (when the port is forwarded
-to this machine) or for you to paste the final redirect URL, or just its
-code, on stdin.
+to this machine) or, when stdin is a terminal, for you to paste the final
+redirect URL, or just its code. The wait ends at once when the provider
+redirects back with an error (the user denied access, say) or when $BROWSER
+exits with a failure.
+
+Scopes (--scope, else the profile's) must include openid for a sign-in as a
+user; --client-credentials asks for them as they are (none by default).
 
 Without a browser at all:
   --device              the device authorization grant, when the provider
@@ -144,7 +149,7 @@ session in a 0600 file in the config directory instead.`,
 	fl.BoolVar(&opts.ClientCredentials, "client-credentials", false, "log in as a machine client (secret from $AGCURL_CLIENT_SECRET or stdin)")
 	fl.StringVar(&opts.Resource, "resource", "", "with --client-credentials: the API resource URI (Authgear requires one)")
 	fl.BoolVar(&opts.Device, "device", false, "use the device authorization grant (RFC 8628)")
-	fl.StringVar(&opts.Scope, "scope", "", "scopes to request instead of the profile's")
+	fl.StringVar(&opts.Scope, "scope", "", "scopes to request instead of the profile's (with openid, except for --client-credentials)")
 	opts.Client.addLoginFlags(fl)
 	return c
 }
@@ -171,12 +176,24 @@ func (o *LoginOptions) validate() error {
 	case o.Reauth && modes > 0:
 		return usageErrorf("--reauth is a browser sign-in; it cannot be combined with --with-refresh-token, --client-credentials or --device")
 	}
-	return nil
+	o.Scope = strings.Join(strings.Fields(o.Scope), " ")
+	return checkScope(o.Scope, "", o.userSignIn())
 }
 
-// nonInteractiveHelp names what works without a person at the terminal.
-const nonInteractiveHelp = "without a terminal, use `agcurl login --client-credentials`, `--with-refresh-token` or `--device`, " +
-	"or set AGCURL_ACCESS_TOKEN or AGCURL_REFRESH_TOKEN (see `agcurl help environment`)"
+// userSignIn reports whether the login signs a user in through the
+// provider's pages (a browser or the device grant), asking for scopes.
+func (o *LoginOptions) userSignIn() bool { return !o.WithRefreshToken && !o.ClientCredentials }
+
+// nonInteractiveHelp names what works for the profile without a person at
+// the terminal: --device only when its provider's discovery data (cached,
+// or just fetched) advertises a device authorization endpoint.
+func (p *profileContext) nonInteractiveHelp() string {
+	login := "`" + p.loginCommand() + " --client-credentials` or `--with-refresh-token`"
+	if p.profile != nil && p.profile.Provider != nil && p.profile.Provider.DeviceAuthorizationEndpoint != "" {
+		login = "`" + p.loginCommand() + " --client-credentials`, `--with-refresh-token` or `--device`"
+	}
+	return "without a terminal, use " + login + ", or set AGCURL_ACCESS_TOKEN or AGCURL_REFRESH_TOKEN (see `agcurl help environment`)"
+}
 
 // loginRun signs in to the profile's provider in the way opts choose and
 // saves the session.
@@ -187,6 +204,11 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 	}
 	if err := p.requireConfigured(ctx); err != nil {
 		return err
+	}
+	if opts.Scope == "" {
+		if err := checkScope(p.profile.Scope, p.name, opts.userSignIn()); err != nil {
+			return err
+		}
 	}
 	storageName, err := p.storageName()
 	if err != nil {
@@ -214,7 +236,7 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 	openBrowser := opts.ForceBrowser || (interactive && !opts.NoBrowser)
 	if browserFlow && !openBrowser && !opts.NoBrowser {
 		return &needsLoginError{msg: "not opening a browser: there is no terminal, or $CI is set; pass --browser to open one anyway, " +
-			"or --no-browser to print the URL and wait; " + nonInteractiveHelp}
+			"or --no-browser to print the URL and wait; " + p.nonInteractiveHelp()}
 	}
 
 	lockCtx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
@@ -253,7 +275,7 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 			}
 		}
 		s, err = p.client().ClientCredentials(ctx, auth.ClientCredentialsOptions{
-			ClientSecret: secret, Resource: opts.Resource, Scopes: strings.Fields(opts.Scope),
+			ClientSecret: secret, Resource: opts.Resource, Scopes: strings.Fields(firstNonEmpty(opts.Scope, p.profile.Scope)),
 			Audience: p.loginAudience(opts),
 		})
 		var rejected *auth.ClientCredentialsError
@@ -431,6 +453,10 @@ func browserLogin(ctx context.Context, p *profileContext, o *LoginOptions, scope
 		Audience:    p.loginAudience(o),
 		ExtraParams: p.loginParams(o),
 		ShowURL: func(u string, browserErr error) {
+			redirect := ""
+			if pu, err := url.Parse(u); err == nil {
+				redirect = termsafe.String(pu.Query().Get("redirect_uri"))
+			}
 			u = termsafe.String(u)
 			switch {
 			case !openBrowser:
@@ -438,6 +464,9 @@ func browserLogin(ctx context.Context, p *profileContext, o *LoginOptions, scope
 				if paste {
 					fmt.Fprintln(o.IO.ErrOut, "If the browser cannot reach this machine, it ends on a page that fails to load:")
 					fmt.Fprintln(o.IO.ErrOut, "copy that page's address (or just its code) and paste it here.")
+				} else {
+					fmt.Fprintf(o.IO.ErrOut, "%s Pasting the redirect URL needs stdin to be a terminal, and it is not: agcurl waits only for\n"+
+						"the browser to reach %s (forward that port if the browser is on another machine).\n\n", pal.yellow("!"), redirect)
 				}
 			case browserErr != nil:
 				fmt.Fprintf(o.IO.ErrOut, "%s Could not open a browser (%v). Open this URL to sign in:\n\n  %s\n\n", pal.yellow("!"), browserErr, u)

@@ -90,8 +90,9 @@ func TestNewCmdLogin(t *testing.T) {
 			{[]string{"--reauth"}, LoginOptions{Reauth: true}},
 			{[]string{"--with-refresh-token"}, LoginOptions{WithRefreshToken: true}},
 			{[]string{"--device", "--browser"}, LoginOptions{Device: true, ForceBrowser: true}},
-			{[]string{"--client-credentials", "--resource", "https://api.example.com", "--scope", "read"},
-				LoginOptions{ClientCredentials: true, Resource: "https://api.example.com", Scope: "read"}},
+			{[]string{"--client-credentials", "--resource", "https://api.example.com", "--scope", " read  write "},
+				LoginOptions{ClientCredentials: true, Resource: "https://api.example.com", Scope: "read write"}},
+			{[]string{"--with-refresh-token", "--scope", "read"}, LoginOptions{WithRefreshToken: true, Scope: "read"}},
 		}
 		for _, tc := range cases {
 			tc.want.Timeout = auth.DefaultLoginTimeout
@@ -112,10 +113,16 @@ func TestNewCmdLogin(t *testing.T) {
 			{[]string{"--browser", "--no-browser"}, "cannot be used together"},
 			{[]string{"--port", "-1"}, "--port must be between 0 and 65535"},
 			{[]string{"--port", "65536"}, "--port must be between 0 and 65535"},
-			{[]string{"--port", "http"}, "invalid argument"},
+			{[]string{"--port", "http"}, `invalid argument "http" for --port: want a whole number, like 3`},
 			{[]string{"--timeout", "0"}, "--timeout must be positive"},
 			{[]string{"--timeout", "-5s"}, "--timeout must be positive"},
-			{[]string{"--timeout", "5"}, "invalid argument"},
+			{[]string{"--timeout", "5"}, `invalid argument "5" for --timeout: want a duration like 5s or 2m (with its unit: 5s, not 5)`},
+			{[]string{"--timeout", "soon"}, `invalid argument "soon" for --timeout: want a duration like 5s or 2m`},
+			{[]string{"--browser=maybe"}, `invalid argument "maybe" for --browser: want true or false`},
+			// One rule for scopes, as configure's: openid for a user's sign-in.
+			{[]string{"--scope", "api:read"}, `--scope ("api:read") lack openid, which a user's sign-in needs`},
+			{[]string{"--device", "--scope", "email"}, "`agcurl login --client-credentials`"},
+			{[]string{"--client-credentials", "--scope", `openid "x"`}, `--scope: "\"x\"" is not a scope`},
 			{[]string{"--resource", "https://api.example.com"}, "--resource needs --client-credentials"},
 			{[]string{"--resource", "https://api.example.com", "--device"}, "--resource needs --client-credentials"},
 			{[]string{"--reauth", "--device"}, "--reauth is a browser sign-in"},
@@ -216,6 +223,29 @@ func TestNewCmdConfigure(t *testing.T) {
 		}
 	})
 
+	t.Run("an endpoint without a scheme gets https, as fetch's URLs", func(t *testing.T) {
+		for in, want := range map[string]string{
+			"myapp.authgear.cloud":   "https://myapp.authgear.cloud",
+			" myapp.authgear.cloud/": "https://myapp.authgear.cloud",
+			"127.0.0.1:8080":         "https://127.0.0.1:8080",
+			"localhost:8080/":        "https://localhost:8080",
+			"http://127.0.0.1:8080":  "http://127.0.0.1:8080",
+		} {
+			if o := parse(t, "--endpoint", in); o.Endpoint != want {
+				t.Errorf("--endpoint %q: %q, want %q", in, o.Endpoint, want)
+			}
+		}
+	})
+
+	t.Run("scopes without openid are a machine client's", func(t *testing.T) {
+		if o := parse(t, "--scope", " api:read   api:write "); o.Scope != "api:read api:write" || !machineScope(o.Scope) {
+			t.Errorf("--scope api:read api:write: %q", o.Scope)
+		}
+		if o := parse(t, "--scope", "openid email"); machineScope(o.Scope) {
+			t.Errorf("--scope 'openid email' taken for a machine client's")
+		}
+	})
+
 	t.Run("set but empty clears", func(t *testing.T) {
 		o := parse(t, "--scope", "", "--api-base", " ", "--allow-origin", "")
 		if !o.ScopeSet || o.Scope != "" {
@@ -270,10 +300,11 @@ func TestNewCmdConfigure(t *testing.T) {
 			msg  string
 		}{
 			{[]string{"--endpoint", "http://example.com"}, "plain http is allowed only on loopback"},
-			{[]string{"--endpoint", "myapp.authgear.cloud"}, `invalid endpoint "myapp.authgear.cloud"`},
+			{[]string{"--endpoint", "myapp.authgear.cloud/?x=1"}, `invalid endpoint "https://myapp.authgear.cloud/?x=1"`},
+			{[]string{"--endpoint", "ftp://myapp.authgear.cloud"}, "want an absolute URL"},
 			{[]string{"--endpoint", "https://myapp.authgear.cloud/?x=1"}, "no query or fragment"},
-			{[]string{"--scope", "profile email"}, "--scope must include openid"},
-			{[]string{"--client-id", "x", "--scope", "offline_access"}, "--scope must include openid"},
+			{[]string{"--scope", "openid pro\x1bfile"}, `--scope: "pro\x1bfile" is not a scope`},
+			{[]string{"--client-id", "x", "--scope", `a\b`}, `--scope: "a\\b" is not a scope`},
 			{[]string{"--redirect-uri", "https://example.com/cb"}, "invalid redirect URI"},
 			{[]string{"--redirect-uri", "http://127.0.0.1/cb"}, "invalid redirect URI"},
 			{[]string{"--api-base", "api.example.com"}, `invalid --api-base "api.example.com": want an absolute URL`},

@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/agcurl/agcurl/internal/termsafe"
 )
@@ -142,13 +144,7 @@ a fresh access token attached: curl's manners, without pasting tokens around.
 			return target.Help()
 		},
 		ValidArgsFunction: func(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-			var names []string
-			for _, sub := range root.Commands() {
-				if sub.IsAvailableCommand() || sub.IsAdditionalHelpTopicCommand() {
-					names = append(names, sub.Name())
-				}
-			}
-			return names, cobra.ShellCompDirectiveNoFileComp
+			return helpTopics(root, args, toComplete), cobra.ShellCompDirectiveNoFileComp
 		},
 	})
 	root.RunE = func(c *cobra.Command, args []string) error {
@@ -156,6 +152,24 @@ a fresh access token attached: curl's manners, without pasting tokens around.
 	}
 	addCompletions(f, root)
 	return root
+}
+
+// helpTopics completes `agcurl help ARGS TOPIC`: the commands and help
+// topics under the command args name that start with toComplete, each with
+// its short description.
+func helpTopics(root *cobra.Command, args []string, toComplete string) []string {
+	parent, rest, err := root.Find(args)
+	if err != nil || len(rest) > 0 || (parent == root && len(args) > 0) {
+		return nil
+	}
+	var topics []string
+	for _, sub := range parent.Commands() {
+		if (sub.IsAvailableCommand() || sub.IsAdditionalHelpTopicCommand() || sub.Name() == "help") &&
+			strings.HasPrefix(sub.Name(), toComplete) {
+			topics = append(topics, cobra.CompletionWithDesc(sub.Name(), sub.Short))
+		}
+	}
+	return topics
 }
 
 // exactArgs is cobra.ExactArgs with a usage error.
@@ -214,7 +228,7 @@ func addGlobalFlags(root *cobra.Command, f *Factory) {
 		if c.Name() == "fetch" && strings.Contains(err.Error(), "unknown") {
 			err = fmt.Errorf("%w; agcurl fetch supports a subset of curl's options: see 'agcurl fetch --help'", err)
 		}
-		return &UsageError{Err: err}
+		return &UsageError{Err: flagValueError(err)}
 	})
 	root.PersistentFlags().StringVar(&g.Profile, "profile", "", "profile to use (default: $AGCURL_PROFILE, the default profile, or \"default\")")
 	root.PersistentFlags().StringVar(&g.Color, "color", "auto", "colour output: auto (on a terminal, unless NO_COLOR is set), always or never")
@@ -243,4 +257,39 @@ func didYouMean(c *cobra.Command, name string) string {
 		return ""
 	}
 	return "; did you mean " + strings.Join(s, " or ") + "?"
+}
+
+// flagValueError rewords pflag's error for a flag value that does not
+// parse ("strconv.ParseFloat: parsing ...") to say what the flag wants;
+// other errors are returned as they are.
+func flagValueError(err error) error {
+	var bad *pflag.InvalidValueError
+	if !errors.As(err, &bad) {
+		return err
+	}
+	fl := bad.GetFlag()
+	name := "--" + fl.Name
+	if fl.Shorthand != "" {
+		name = "-" + fl.Shorthand + "/" + name
+	}
+	var want string
+	switch fl.Value.Type() {
+	case "float64", "float32":
+		want = "a number, like 2.5"
+		if strings.Contains(fl.Usage, "second") {
+			want = "a number of seconds, like 2.5"
+		}
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		want = "a whole number, like 3"
+	case "duration":
+		want = "a duration like 5s or 2m"
+		if _, err := strconv.ParseFloat(bad.GetValue(), 64); err == nil {
+			want += " (with its unit: " + bad.GetValue() + "s, not " + bad.GetValue() + ")"
+		}
+	case "bool":
+		want = "true or false"
+	default:
+		return fmt.Errorf("invalid argument %q for %s: %w", bad.GetValue(), name, bad.Unwrap())
+	}
+	return fmt.Errorf("invalid argument %q for %s: want %s", bad.GetValue(), name, want)
 }

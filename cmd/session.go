@@ -234,7 +234,7 @@ func (p *profileContext) withHint(err error) error {
 		return err // the variable's secret is at fault; no other advice
 	}
 	if errors.Is(err, auth.ErrLoginRequired) && !p.f.IO.Interactive() {
-		return &remediedError{err: err, msg: withRemedy(err).Error() + "; " + nonInteractiveHelp}
+		return &remediedError{err: err, msg: withRemedy(err).Error() + "; " + p.nonInteractiveHelp()}
 	}
 	return err
 }

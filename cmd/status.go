@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,11 +16,21 @@ import (
 )
 
 type profileStatus struct {
-	Profile           string     `json:"profile"`
-	Current           bool       `json:"current"`
-	Endpoint          string     `json:"endpoint"`
-	ClientID          string     `json:"client_id"`
-	Storage           string     `json:"storage"`
+	Profile  string `json:"profile"`
+	Current  bool   `json:"current"`
+	Endpoint string `json:"endpoint"`
+	ClientID string `json:"client_id"`
+	// Configured: the endpoint and the client id are known, from the
+	// configuration or the environment.
+	Configured bool   `json:"configured"`
+	Storage    string `json:"storage"`
+	// Env names the environment variables that set or override this
+	// profile's endpoint, client id, storage or credential.
+	Env []string `json:"env,omitempty"`
+	// CredentialSource is where commands get the profile's token:
+	// AGCURL_ACCESS_TOKEN or AGCURL_REFRESH_TOKEN (for the current profile,
+	// as gh's "GH_TOKEN"), or the storage holding its session.
+	CredentialSource  string     `json:"credential_source,omitempty"`
 	LoggedIn          bool       `json:"logged_in"`
 	Subject           string     `json:"subject,omitempty"`
 	MachineClient     bool       `json:"machine_client,omitempty"`
@@ -67,7 +79,15 @@ func NewCmdStatus(f *Factory, runF func(*StatusOptions) error) *cobra.Command {
 stored, who is signed in, when the access token expires and whether a refresh
 token is held. Nothing secret is printed and nothing is sent anywhere.
 
-Exits with 4 when the current profile is not signed in.`,
+The current profile is shown as commands would use it: with AGCURL_ENDPOINT
+and AGCURL_CLIENT_ID over its configuration (or made of them alone), and,
+when AGCURL_ACCESS_TOKEN or AGCURL_REFRESH_TOKEN is set, "logged in via"
+that variable instead of the stored session. Values the environment set are
+marked "(from VARIABLE)"; with --json, listed in "env", and the credential's
+origin is "credential_source".
+
+Exits with 4 when the current profile has no usable credential: it is not
+configured, not signed in, or its session has expired and cannot be renewed.`,
 		Example: `  agcurl status
   agcurl status --json`,
 		Args: exactArgs(0, ""),
@@ -83,9 +103,11 @@ Exits with 4 when the current profile is not signed in.`,
 	return c
 }
 
-// statusRun prints the state of every configured profile, from what is
-// stored locally. It fails with ExitLoginRequired, silently, when the
-// current profile cannot be used.
+// statusRun prints the state of every configured profile, and of the
+// current one when only the environment configures it, from what is stored
+// locally and what the environment says. It fails with ExitLoginRequired,
+// silently, when the current profile has no usable credential (not
+// configured, not signed in, or a session that cannot be renewed).
 func statusRun(_ context.Context, opts *StatusOptions) error {
 	p, err := opts.Profile()
 	if err != nil {
@@ -95,16 +117,17 @@ func statusRun(_ context.Context, opts *StatusOptions) error {
 	var rows []profileStatus
 	currentIn := false
 	names := p.cfg.ProfileNames()
-	if p.profile != nil && p.cfg.Profiles[p.name] == nil {
-		names = append(names, p.name) // configured only by AGCURL_ENDPOINT and AGCURL_CLIENT_ID
+	if p.cfg.Profiles[p.name] == nil && (p.profile != nil || envCredential(opts.Getenv) != "") {
+		// Configured only by the environment (AGCURL_ENDPOINT,
+		// AGCURL_CLIENT_ID), or not at all but given a credential.
+		names = append(names, p.name)
 	}
 	for _, n := range names {
 		q := &profileContext{f: p.f, name: n, dir: p.dir, cfg: p.cfg, profile: p.cfg.Profiles[n]}
 		if n == p.name {
 			q = p // with the environment's overrides
 		}
-		st := statusOf(q, now)
-		st.Current = n == p.name
+		st := statusOf(q, n == p.name, opts.Getenv, now)
 		if st.Current {
 			currentIn = st.Usable
 		}
@@ -114,18 +137,11 @@ func statusRun(_ context.Context, opts *StatusOptions) error {
 		if rows == nil {
 			rows = []profileStatus{}
 		}
-		if err := writeJSON(opts.IO.Out, rows); err != nil {
+		if err := writeJSONOut(opts.IO, rows); err != nil {
 			return err
 		}
 	} else {
 		printStatus(opts.IO, rows, now)
-	}
-	for _, env := range []string{"AGCURL_ACCESS_TOKEN", "AGCURL_REFRESH_TOKEN"} {
-		if opts.Getenv(env) != "" {
-			fmt.Fprintf(opts.IO.ErrOut, "Note: %s is set; commands use it instead of the stored session.\n", env)
-			currentIn = true
-			break
-		}
 	}
 	if !currentIn {
 		return &SilentError{Code: ExitLoginRequired}
@@ -133,15 +149,53 @@ func statusRun(_ context.Context, opts *StatusOptions) error {
 	return nil
 }
 
-func statusOf(p *profileContext, now time.Time) profileStatus {
-	st := profileStatus{Profile: p.name, Endpoint: p.profile.Endpoint, ClientID: p.profile.ClientID,
-		ClientSecretSource: p.clientSecretSource()}
-	storage, err := p.storageName()
-	if err != nil {
-		st.Error = err.Error()
+// envCredential names the environment variable that gives commands their
+// token instead of the stored session, if one is set: AGCURL_ACCESS_TOKEN
+// wins over AGCURL_REFRESH_TOKEN.
+func envCredential(getenv func(string) string) string {
+	for _, k := range []string{"AGCURL_ACCESS_TOKEN", "AGCURL_REFRESH_TOKEN"} {
+		if getenv(k) != "" {
+			return k
+		}
+	}
+	return ""
+}
+
+// statusOf is the state of profile p, current or not, without network
+// calls. For the current profile a credential from the environment is what
+// commands use, and so what is shown; the stored session is not read.
+func statusOf(p *profileContext, current bool, getenv func(string) string, now time.Time) profileStatus {
+	st := profileStatus{Profile: p.name, Current: current, ClientSecretSource: p.clientSecretSource()}
+	if p.profile != nil {
+		st.Endpoint, st.ClientID = p.profile.Endpoint, p.profile.ClientID
+	}
+	st.Configured = st.Endpoint != "" && st.ClientID != ""
+	if current {
+		for _, k := range []string{"AGCURL_ENDPOINT", "AGCURL_CLIENT_ID"} {
+			if getenv(k) != "" {
+				st.Env = append(st.Env, k)
+			}
+		}
+	}
+	if getenv("AGCURL_STORAGE") != "" {
+		st.Env = append(st.Env, "AGCURL_STORAGE")
+	}
+	storage, storageErr := p.storageName()
+	st.Storage = storage
+	if cred := envCredential(getenv); current && cred != "" {
+		st.Env = append(st.Env, cred)
+		st.CredentialSource = cred
+		envCredentialStatus(&st, cred, getenv(cred), now)
 		return st
 	}
-	st.Storage = storage
+	if storageErr != nil {
+		st.Error = storageErr.Error()
+		return st
+	}
+	if !st.Configured {
+		st.Error = notConfiguredText(&st)
+		return st
+	}
 	s, err := p.storeFor(storage).Load(p.name)
 	if errors.Is(err, keychain.ErrNotFound) {
 		return st
@@ -157,6 +211,7 @@ func statusOf(p *profileContext, now time.Time) profileStatus {
 		st.OtherIssuer = s.Issuer
 		return st
 	}
+	st.CredentialSource = storage
 	st.LoggedIn = true
 	if !s.Expiry.IsZero() {
 		e := s.Expiry
@@ -168,6 +223,48 @@ func statusOf(p *profileContext, now time.Time) profileStatus {
 	st.Usable = st.AccessTokenFresh || st.Renewable
 	st.Scopes = s.Scopes
 	return st
+}
+
+// envCredentialStatus fills in st for a credential given in the
+// environment variable name: an access token is used as is (its expiry
+// read, unverified, when it is a JWT); a refresh token needs the profile's
+// endpoint and client id to be used.
+func envCredentialStatus(st *profileStatus, name, value string, now time.Time) {
+	if name == "AGCURL_ACCESS_TOKEN" {
+		if err := checkTokenText(name, value); err != nil {
+			st.Error = err.Error()
+			return
+		}
+		st.LoggedIn = true
+		st.AccessTokenFresh = true
+		if info, err := auth.DecodeJWT(value); err == nil {
+			if e, ok := info.Time("exp"); ok {
+				st.AccessTokenExpiry = &e
+				st.AccessTokenFresh = now.Before(e)
+			}
+		}
+		st.Usable = st.AccessTokenFresh
+		return
+	}
+	if !st.Configured {
+		st.Error = notConfiguredText(st) + "; " + name + " cannot be used without them"
+		return
+	}
+	st.LoggedIn, st.HasRefreshToken, st.Renewable, st.Usable = true, true, true, true
+}
+
+// notConfiguredText says what the profile of st lacks, and where to set it.
+func notConfiguredText(st *profileStatus) string {
+	var missing []string
+	var how []string
+	if st.Endpoint == "" {
+		missing, how = append(missing, "no endpoint"), append(how, "AGCURL_ENDPOINT")
+	}
+	if st.ClientID == "" {
+		missing, how = append(missing, "no client id"), append(how, "AGCURL_CLIENT_ID")
+	}
+	return fmt.Sprintf("not configured: %s; run `agcurl configure%s --endpoint URL --client-id ID`, or set %s",
+		strings.Join(missing, " and "), profileFlagFor(st.Profile), strings.Join(how, " and "))
 }
 
 func printStatus(ios *IOStreams, rows []profileStatus, now time.Time) {
@@ -184,9 +281,16 @@ func printStatus(ios *IOStreams, rows []profileStatus, now time.Time) {
 		if st.Current {
 			mark = " (current)"
 		}
+		// from notes a value the environment set.
+		from := func(v, env string) string {
+			if slices.Contains(st.Env, env) {
+				return firstNonEmpty(v, "-") + " (from " + env + ")"
+			}
+			return firstNonEmpty(v, "-")
+		}
 		fmt.Fprintf(ios.Out, "%s%s\n", pal.bold(st.Profile), mark)
-		fmt.Fprintf(ios.Out, "  endpoint:      %s\n", st.Endpoint)
-		fmt.Fprintf(ios.Out, "  client id:     %s\n", st.ClientID)
+		fmt.Fprintf(ios.Out, "  endpoint:      %s\n", from(st.Endpoint, "AGCURL_ENDPOINT"))
+		fmt.Fprintf(ios.Out, "  client id:     %s\n", from(st.ClientID, "AGCURL_CLIENT_ID"))
 		switch st.ClientSecretSource {
 		case "":
 		case clientSecretEnv:
@@ -194,7 +298,8 @@ func printStatus(ios *IOStreams, rows []profileStatus, now time.Time) {
 		default:
 			fmt.Fprintf(ios.Out, "  client secret: yes, kept in the %s (not shown)\n", st.ClientSecretSource)
 		}
-		fmt.Fprintf(ios.Out, "  storage:       %s\n", firstNonEmpty(st.Storage, "-"))
+		fmt.Fprintf(ios.Out, "  storage:       %s\n", from(st.Storage, "AGCURL_STORAGE"))
+		env := st.CredentialSource == "AGCURL_ACCESS_TOKEN" || st.CredentialSource == "AGCURL_REFRESH_TOKEN"
 		switch {
 		case st.Error != "":
 			fmt.Fprintf(ios.Out, "  %s %s\n", pal.red("X"), termsafe.String(st.Error))
@@ -202,7 +307,11 @@ func printStatus(ios *IOStreams, rows []profileStatus, now time.Time) {
 			fmt.Fprintf(ios.Out, "  %s not logged in: the stored session was issued by %s or to another client, not this profile's; log in again\n",
 				pal.red("X"), termsafe.String(st.OtherIssuer))
 		case !st.LoggedIn:
-			fmt.Fprintf(ios.Out, "  %s not logged in\n", pal.red("X"))
+			fmt.Fprintf(ios.Out, "  %s not logged in; run `%s`\n", pal.red("X"), loginCommandFor(st.Profile))
+		case st.CredentialSource == "AGCURL_ACCESS_TOKEN":
+			fmt.Fprintf(ios.Out, "  %s logged in via AGCURL_ACCESS_TOKEN: used as is, never refreshed\n", pal.green("✓"))
+		case st.CredentialSource == "AGCURL_REFRESH_TOKEN":
+			fmt.Fprintf(ios.Out, "  %s logged in via AGCURL_REFRESH_TOKEN: an access token is got from it on each use, and nothing is stored\n", pal.green("✓"))
 		default:
 			grant := ""
 			if st.MachineClient {
@@ -210,16 +319,29 @@ func printStatus(ios *IOStreams, rows []profileStatus, now time.Time) {
 			}
 			who := subjectText(&keychain.Session{Subject: st.Subject, ClientID: st.ClientID, GrantType: grant})
 			fmt.Fprintf(ios.Out, "  %s logged in as %s\n", pal.green("✓"), termsafe.String(who))
-			switch {
-			case st.AccessTokenExpiry == nil:
-				fmt.Fprintf(ios.Out, "  access token:  expiry unknown\n")
-			case st.AccessTokenExpiry.After(now):
-				fmt.Fprintf(ios.Out, "  access token:  expires %s (in %s)\n", st.AccessTokenExpiry.Local().Format(time.RFC3339), st.AccessTokenExpiry.Sub(now).Round(time.Second))
-			case st.Renewable:
-				fmt.Fprintf(ios.Out, "  access token:  expired %s (renewed on next use)\n", st.AccessTokenExpiry.Local().Format(time.RFC3339))
-			default:
-				fmt.Fprintf(ios.Out, "  access token:  %s expired %s, cannot be renewed (no refresh token): log in again\n", pal.red("X"), st.AccessTokenExpiry.Local().Format(time.RFC3339))
-			}
+		}
+		if !st.LoggedIn || st.Error != "" {
+			continue
+		}
+		if env {
+			fmt.Fprintf(ios.Out, "  stored session: ignored while %s is set\n", st.CredentialSource)
+		}
+		if st.CredentialSource == "AGCURL_REFRESH_TOKEN" {
+			continue
+		}
+		switch {
+		case st.AccessTokenExpiry == nil:
+			fmt.Fprintf(ios.Out, "  access token:  expiry unknown\n")
+		case st.AccessTokenExpiry.After(now):
+			fmt.Fprintf(ios.Out, "  access token:  expires %s (in %s)\n", st.AccessTokenExpiry.Local().Format(time.RFC3339), st.AccessTokenExpiry.Sub(now).Round(time.Second))
+		case st.Renewable:
+			fmt.Fprintf(ios.Out, "  access token:  expired %s (renewed on next use)\n", st.AccessTokenExpiry.Local().Format(time.RFC3339))
+		case env:
+			fmt.Fprintf(ios.Out, "  access token:  %s expired %s: replace AGCURL_ACCESS_TOKEN\n", pal.red("X"), st.AccessTokenExpiry.Local().Format(time.RFC3339))
+		default:
+			fmt.Fprintf(ios.Out, "  access token:  %s expired %s, cannot be renewed (no refresh token): log in again\n", pal.red("X"), st.AccessTokenExpiry.Local().Format(time.RFC3339))
+		}
+		if !env {
 			rt := "no"
 			if st.HasRefreshToken {
 				rt = "yes"

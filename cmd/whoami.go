@@ -127,7 +127,7 @@ func printUserinfo(opts *WhoamiOptions, p *profileContext, raw []byte) error {
 	if opts.JSON {
 		var v any
 		_ = json.Unmarshal(raw, &v)
-		return writeJSON(w, v)
+		return writeJSONOut(opts.IO, v)
 	}
 	var claims map[string]any
 	if err := json.Unmarshal(raw, &claims); err != nil {
@@ -162,7 +162,7 @@ func printMachineClient(opts *WhoamiOptions, p *profileContext, s *keychain.Sess
 		if len(s.Scopes) > 0 {
 			out["scopes"] = s.Scopes
 		}
-		return writeJSON(w, out)
+		return writeJSONOut(opts.IO, out)
 	}
 	pal := newPalette(opts.IO.ColorOut)
 	fmt.Fprintf(w, "Logged in to %s as machine client %s: a machine client has no user, so there is no userinfo\n",
@@ -222,7 +222,7 @@ func whoamiBackend(ctx context.Context, opts *WhoamiOptions, p *profileContext) 
 		return fmt.Errorf("the provider at %s has no resolver (%s/_resolver/resolve): --backend needs Authgear", p.profile.Endpoint, p.profile.Endpoint)
 	case errors.Is(err, auth.ErrResolverRejected), errors.Is(err, auth.ErrUnauthorized):
 		if opts.JSON && info != nil {
-			_ = writeJSON(opts.IO.Out, info) // what the backend sees: not valid
+			_ = writeJSONOut(opts.IO, info) // what the backend sees: not valid
 		}
 		if fromEnv {
 			return &needsLoginError{msg: "Authgear's resolver rejects the access token in AGCURL_ACCESS_TOKEN (X-Authgear-Session-Valid: false); replace it"}
@@ -232,7 +232,7 @@ func whoamiBackend(ctx context.Context, opts *WhoamiOptions, p *profileContext) 
 		return err
 	}
 	if opts.JSON {
-		return writeJSON(opts.IO.Out, info)
+		return writeJSONOut(opts.IO, info)
 	}
 	w := opts.IO.Out
 	pal := newPalette(opts.IO.ColorOut)
