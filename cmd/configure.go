@@ -138,7 +138,7 @@ Keycloak and Ory Hydra.`,
 	fl.StringVar(&opts.RedirectURI, "redirect-uri", "", "loopback redirect URI registered for the client (default \""+auth.DefaultRedirectURI+"\")")
 	fl.StringVar(&opts.APIBase, "api-base", "", "base URL for fetch's relative URLs (\"/v1/me\"); its origin may receive the token")
 	fl.StringArrayVar(&opts.AllowedOrigins, "allow-origin", nil, "origin fetch may send the token to (repeatable; replaces the list; \"\" clears it)")
-	fl.BoolVar(&opts.Show, "show", false, "list the configured profiles (endpoint, client id, redirect URI, storage, API base, allowed origins) and exit")
+	fl.BoolVar(&opts.Show, "show", false, "list the configured profiles (endpoint, client id, redirect URI, storage, API base, allowed origins; --json adds audience, parameters and where a client secret is kept) and exit")
 	fl.BoolVar(&opts.Show, "list", false, "same as --show")
 	fl.StringVar(&opts.Delete, "delete", "", "delete this profile: its configuration and its session (revoked at the provider when reachable)")
 	fl.BoolVar(&opts.SetDefault, "set-default", false, "make this profile the default one")
@@ -470,15 +470,20 @@ func profilesRun(ctx context.Context, opts *ProfilesOptions) error {
 	names := p.cfg.ProfileNames()
 	if opts.JSON {
 		type row struct {
-			Name        string   `json:"name"`
-			Current     bool     `json:"current"`
-			Endpoint    string   `json:"endpoint"`
-			ClientID    string   `json:"client_id"`
-			Scope       string   `json:"scope"`
-			RedirectURI string   `json:"redirect_uri"`
-			Storage     string   `json:"storage"`
-			APIBase     string   `json:"api_base,omitempty"`
-			Allowed     []string `json:"allowed_origins,omitempty"`
+			Name        string            `json:"name"`
+			Current     bool              `json:"current"`
+			Endpoint    string            `json:"endpoint"`
+			ClientID    string            `json:"client_id"`
+			Scope       string            `json:"scope"`
+			RedirectURI string            `json:"redirect_uri"`
+			Storage     string            `json:"storage"`
+			APIBase     string            `json:"api_base,omitempty"`
+			Allowed     []string          `json:"allowed_origins,omitempty"`
+			Audience    []string          `json:"audience,omitempty"`
+			Params      map[string]string `json:"auth_params,omitempty"`
+			AuthMethod  string            `json:"client_auth_method,omitempty"`
+			// SecretIn says where the client secret is kept, never the secret.
+			SecretIn string `json:"client_secret_storage,omitempty"`
 		}
 		rows := []row{}
 		for _, n := range names {
@@ -489,7 +494,7 @@ func profilesRun(ctx context.Context, opts *ProfilesOptions) error {
 			}
 			rows = append(rows, row{n, n == p.name, pr.Endpoint, pr.ClientID,
 				firstNonEmpty(pr.Scope, auth.DefaultScope), firstNonEmpty(pr.RedirectURI, auth.DefaultRedirectURI),
-				storage, pr.APIBase, pr.AllowedOrigins})
+				storage, pr.APIBase, pr.AllowedOrigins, pr.Audience, pr.AuthParams, pr.ClientAuthMethod, pr.ClientSecretStorage})
 		}
 		return writeJSONOut(opts.IO, rows)
 	}
