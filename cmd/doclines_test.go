@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/agcurl/agcurl/auth"
 	"github.com/agcurl/agcurl/internal/browser"
@@ -788,4 +789,124 @@ func TestREADMEExitCodes(t *testing.T) {
 	if !slices.Equal(have, want) {
 		t.Errorf("README.md's exit codes:\n%s\nwant, as in cmd/errors.go:\n%s", strings.Join(have, "\n"), strings.Join(want, "\n"))
 	}
+}
+
+// TestSecurityPromisesNameRealTests: every test docs/security.md names
+// for a promise exists: a script of testdata/script, or a test function
+// ("pkg.TestName", or "TestName" in the package named before it in the
+// same cell).
+func TestSecurityPromisesNameRealTests(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile(filepath.Join("..", "docs", "security.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(src), "| promise | test |")
+	if !ok {
+		t.Fatal(`docs/security.md has no "| promise | test |" table`)
+	}
+	named := 0
+	for _, row := range strings.Split(table, "\n") {
+		cells := strings.Split(row, "|")
+		if len(cells) < 4 || strings.HasPrefix(strings.TrimSpace(cells[1]), "---") {
+			continue
+		}
+		pkg := ""
+		for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(cells[2], -1) {
+			ref := m[1]
+			named++
+			if strings.HasSuffix(ref, ".txtar") {
+				if _, err := os.Stat(filepath.Join("testdata", "script", ref)); err != nil {
+					t.Errorf("docs/security.md names %s, which is not a script: %v", ref, err)
+				}
+				continue
+			}
+			name := ref
+			if p, n, ok := strings.Cut(ref, "."); ok {
+				pkg, name = p, n
+			}
+			dir := filepath.Join("..", pkg)
+			if _, err := os.Stat(dir); err != nil {
+				dir = filepath.Join("..", "internal", pkg)
+			}
+			if pkg == "" {
+				dir = "."
+			}
+			files, _ := filepath.Glob(filepath.Join(dir, "*_test.go"))
+			found := false
+			for _, f := range files {
+				b, err := os.ReadFile(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				found = found || strings.Contains(string(b), "\nfunc "+name+"(t *testing.T)")
+			}
+			if !found {
+				t.Errorf("docs/security.md names %s, which is not a test in %s", ref, dir)
+			}
+		}
+	}
+	if named < 20 {
+		t.Errorf("only %d tests named in docs/security.md's table; is the parsing broken?", named)
+	}
+}
+
+// TestDocLinks: every relative link of README.md and docs/*.md leads to a
+// file of the repository, and to a heading of it when it names one.
+func TestDocLinks(t *testing.T) {
+	t.Parallel()
+	files, _ := filepath.Glob(filepath.Join("..", "docs", "*.md"))
+	files = append(files, filepath.Join("..", "README.md"))
+	link := regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	for _, file := range files {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range link.FindAllStringSubmatch(string(src), -1) {
+			target, anchor, _ := strings.Cut(m[1], "#")
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			path := file
+			if target != "" {
+				path = filepath.Join(filepath.Dir(file), target)
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Errorf("%s links to %s: %v", file, m[1], err)
+				continue
+			}
+			if anchor != "" && !slices.Contains(headingAnchors(string(b)), anchor) {
+				t.Errorf("%s links to %s: %s has no such heading", file, m[1], target)
+			}
+		}
+	}
+}
+
+// headingAnchors are the anchors GitHub gives the headings of a Markdown
+// file: lower case, punctuation dropped, spaces as hyphens.
+func headingAnchors(src string) []string {
+	var out []string
+	inFence := false
+	for _, line := range strings.Split(src, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "```") {
+			inFence = !inFence
+		}
+		if inFence || !strings.HasPrefix(line, "#") {
+			continue
+		}
+		h := strings.ToLower(strings.TrimSpace(strings.TrimLeft(line, "#")))
+		var b strings.Builder
+		for _, r := range h {
+			switch {
+			case r == ' ':
+				b.WriteByte('-')
+			case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+				b.WriteRune(r)
+			}
+		}
+		out = append(out, b.String())
+	}
+	return out
 }
