@@ -42,7 +42,8 @@ import (
 // reader has done before, when it starts where another file ends. Each
 // CI recipe (a YAML block) runs on a fresh runner instead: no terminal,
 // no keyring, no browser, CI=true, the recipe's env: (GitHub) or
-// variables: (GitLab), and the CI variables and secrets of ciValues.
+// variables: (GitLab), and the CI variables and secrets ciValue gives.
+// Lines that do not run agcurl (make, go install, ssh) are not run.
 //
 // What is replaced to run against the bundled provider: the example
 // endpoints (https://myapp.authgear.cloud, https://staging.authgear.cloud)
@@ -253,8 +254,12 @@ func (d *docRun) runLine(t *testing.T, m *docMachine, c docCommand, env map[stri
 	if code != want || strings.Contains(stderr, "internal error") {
 		t.Errorf("%s\n(run as agcurl %s): exit %d, want %d; stderr:\n%s", where, strings.Join(args, " "), code, want, stderr)
 	}
-	if s.stdout != "" {
-		if err := os.WriteFile(filepath.Join(m.dir, s.stdout), []byte(stdout), 0o600); err != nil {
+	if s.stdout != "" && s.stdout != "/dev/null" {
+		file := s.stdout
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(m.dir, file)
+		}
+		if err := os.WriteFile(file, []byte(stdout), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
