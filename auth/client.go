@@ -28,6 +28,16 @@ type Client struct {
 	// one every session and ID token must name.
 	Provider *ProviderInfo
 	ClientID string
+	// ClientSecret, when not nil, returns the secret of a confidential
+	// client. It is called only when a request to the token, device
+	// authorization or revocation endpoint is about to be sent, so that a
+	// session whose access token is still fresh never reads it. nil, or
+	// "" returned, means a public client, which sends only its client_id.
+	ClientSecret func() (string, error)
+	// AuthMethod is how the secret is sent: AuthMethodBasic or
+	// AuthMethodPost; when empty, as the provider's discovery document
+	// says (see ChooseAuthMethod).
+	AuthMethod string
 	// HTTP makes the requests; nil means http.DefaultClient.
 	HTTP *http.Client
 	// Now is the clock; nil means time.Now.
@@ -66,6 +76,11 @@ func (c *Client) Refresh(ctx context.Context, s *keychain.Session) (*keychain.Se
 	obtained := c.now()
 	tok, err := c.refreshGrant(ctx, s.RefreshToken)
 	if err != nil {
+		var cae *ClientAuthError
+		if errors.As(err, &cae) {
+			// Not the session's fault, nor likely to pass: keep it, and say so.
+			return nil, err
+		}
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" && re.Response != nil && re.Response.StatusCode == http.StatusBadRequest {
 			// RFC 6749 5.2: a 400 with invalid_grant. The same text in a
@@ -108,17 +123,22 @@ func (c *Client) Refresh(ctx context.Context, s *keychain.Session) (*keychain.Se
 
 // refreshGrant runs the refresh token grant, waiting for a short
 // Retry-After as retryAfter allows.
+// A confidential client authenticates as ChooseAuthMethod says; a refusal
+// of its authentication is a *ClientAuthError.
 func (c *Client) refreshGrant(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
-	cfg := &oauth2.Config{
-		ClientID: c.ClientID,
-		Endpoint: oauth2.Endpoint{TokenURL: c.Provider.TokenEndpoint, AuthStyle: oauth2.AuthStyleInParams},
+	cfg, err := c.oauthConfig(nil, "")
+	if err != nil {
+		return nil, err
 	}
 	var tok *oauth2.Token
-	err := c.retryAfter(ctx, func() error {
+	err = c.retryAfter(ctx, func() error {
 		var err error
 		tok, err = cfg.TokenSource(httpContext(ctx, c.HTTP), &oauth2.Token{RefreshToken: refreshToken}).Token()
 		return err
 	})
+	if cae := c.clientAuthFailure("refresh the access token", cfg, err); cae != nil {
+		return nil, cae
+	}
 	return tok, err
 }
 
@@ -238,20 +258,30 @@ func (c *Client) UserInfo(ctx context.Context, accessToken, wantSub string) (jso
 }
 
 // Revoke asks the provider to revoke token (RFC 7009), sent as a refresh
-// token for the public client c.ClientID. Authgear revokes the whole grant.
+// token for c.ClientID: a public client sends its client_id, a
+// confidential one its secret as the provider's
+// revocation_endpoint_auth_methods_supported says (see ChooseAuthMethod).
+// Authgear revokes the whole grant. ErrNoRevocation means the provider
+// has no revocation endpoint.
 func (c *Client) Revoke(ctx context.Context, token string) error {
 	endpoint := c.Provider.RevocationEndpoint
 	if endpoint == "" {
-		return errors.New("the provider advertises no revocation endpoint")
+		return ErrNoRevocation
 	}
 	if err := checkSecureURL(endpoint); err != nil {
 		return err
 	}
-	form := url.Values{"token": {token}, "token_type_hint": {"refresh_token"}, "client_id": {c.ClientID}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	form := url.Values{"token": {token}, "token_type_hint": {"refresh_token"}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, nil)
 	if err != nil {
 		return err
 	}
+	if err := c.authenticate(req, form, c.Provider.RevocationAuthMethods); err != nil {
+		return err
+	}
+	body := form.Encode()
+	req.Body = io.NopCloser(strings.NewReader(body))
+	req.ContentLength = int64(len(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err := httpClient(c.HTTP).Do(req)
 	if err != nil {
@@ -264,6 +294,10 @@ func (c *Client) Revoke(ctx context.Context, token string) error {
 	}
 	return nil
 }
+
+// ErrNoRevocation is returned by Revoke when the provider's discovery
+// document has no revocation_endpoint (Microsoft Entra ID has none).
+var ErrNoRevocation = errors.New("the provider advertises no revocation endpoint")
 
 // ErrUnauthorized is returned by UserInfo when the provider rejects the
 // access token: HTTP 401 (Authgear, RFC 6750), or 403 as some providers

@@ -49,11 +49,22 @@ func (e *DiscoveryIssuerError) Error() string {
 }
 
 // Discover fetches endpoint's OpenID discovery document with client and
-// returns what agcurl keeps of it. The issuer must equal endpoint exactly.
-// Errors are one line and name the URL.
+// returns what agcurl keeps of it. The issuer must equal endpoint exactly,
+// but for one trailing slash: NormalizeEndpoint removes it, while some
+// providers' issuers end with it (Auth0's "https://TENANT.auth0.com/",
+// Ory Hydra's by default), so an issuer that is endpoint plus "/" is
+// accepted, and the returned Issuer is then the endpoint to use from then
+// on. Errors are one line and name the URL.
 func Discover(ctx context.Context, client *http.Client, endpoint string) (*ProviderInfo, error) {
 	wellKnown := endpoint + "/.well-known/openid-configuration"
-	p, err := oidc.NewProvider(oidc.ClientContext(ctx, httpClient(client)), endpoint)
+	octx := oidc.ClientContext(ctx, httpClient(client))
+	p, err := oidc.NewProvider(octx, endpoint)
+	var slash *oidc.IssuerMismatchError
+	if errors.As(err, &slash) && slash.Discovered == endpoint+"/" {
+		// The same document, whose issuer go-oidc compares as given.
+		endpoint = slash.Discovered
+		p, err = oidc.NewProvider(octx, endpoint)
+	}
 	if err != nil {
 		var mismatch *oidc.IssuerMismatchError
 		var uerr *url.Error

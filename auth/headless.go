@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -47,31 +46,50 @@ func (c *Client) WithRefreshToken(ctx context.Context, refreshToken string) (*ke
 
 // ClientCredentialsOptions configure a machine client's token request.
 type ClientCredentialsOptions struct {
+	// ClientSecret is the machine client's secret; when empty, the
+	// Client's own ClientSecret is used, and the session does not keep a
+	// copy of it.
 	ClientSecret string
 	// Resource names the API (Authgear requires a registered API resource).
 	Resource string
+	// Audience, when not empty, is sent as the audience parameter (space
+	// separated), as Auth0 and Ory Hydra want.
+	Audience []string
 	Scopes   []string
 }
 
 // ClientCredentials mints an access token with the client credentials
-// grant, authenticating with HTTP Basic when the provider advertises
-// client_secret_basic (or advertises nothing), else in the form. The
-// session keeps the secret so that the token can be minted again when it
-// expires; it has no refresh token.
+// grant, sending the secret as ChooseAuthMethod says. The session keeps
+// the secret given in o (and the resource and audience) so that the token
+// can be minted again when it expires; it has no refresh token.
 func (c *Client) ClientCredentials(ctx context.Context, o ClientCredentialsOptions) (*keychain.Session, error) {
-	style := oauth2.AuthStyleInHeader
-	if m := c.Provider.TokenAuthMethods; len(m) > 0 && !slices.Contains(m, "client_secret_basic") {
-		if !slices.Contains(m, "client_secret_post") {
-			return nil, fmt.Errorf("the provider supports neither client_secret_basic nor client_secret_post (it lists %s)", strings.Join(m, ", "))
+	secret := o.ClientSecret
+	if secret == "" {
+		var err error
+		if secret, err = c.secret(); err != nil {
+			return nil, err
 		}
+		if secret == "" {
+			return nil, errors.New("client credentials: no client secret")
+		}
+	}
+	method, err := ChooseAuthMethod(c.AuthMethod, c.Provider.TokenAuthMethods)
+	if err != nil {
+		return nil, err
+	}
+	style := oauth2.AuthStyleInHeader
+	if method == AuthMethodPost {
 		style = oauth2.AuthStyleInParams
 	}
 	cfg := &clientcredentials.Config{
-		ClientID: c.ClientID, ClientSecret: o.ClientSecret, TokenURL: c.Provider.TokenEndpoint,
-		Scopes: o.Scopes, AuthStyle: style,
+		ClientID: c.ClientID, ClientSecret: secret, TokenURL: c.Provider.TokenEndpoint,
+		Scopes: o.Scopes, AuthStyle: style, EndpointParams: url.Values{},
 	}
 	if o.Resource != "" {
-		cfg.EndpointParams = url.Values{"resource": {o.Resource}}
+		cfg.EndpointParams.Set("resource", o.Resource)
+	}
+	if len(o.Audience) > 0 {
+		cfg.EndpointParams.Set("audience", strings.Join(o.Audience, " "))
 	}
 	obtained := c.now()
 	tok, err := cfg.Token(httpContext(ctx, c.HTTP))
@@ -100,7 +118,7 @@ func (c *Client) ClientCredentials(ctx context.Context, o ClientCredentialsOptio
 		}
 	}
 	s.GrantType = keychain.GrantClientCredentials
-	s.ClientSecret, s.Resource = o.ClientSecret, o.Resource
+	s.ClientSecret, s.Resource, s.Audience = o.ClientSecret, o.Resource, o.Audience
 	s.RefreshToken = ""
 	return s, nil
 }
@@ -122,6 +140,10 @@ var ErrNoDeviceGrant = errors.New("the provider does not offer the device author
 // DeviceOptions configure a device authorization grant login.
 type DeviceOptions struct {
 	Scope string
+	// Audience and ExtraParams are added to the device authorization
+	// request, as LoginOptions' are to the authorization request.
+	Audience    []string
+	ExtraParams map[string]string
 	// Show is called with the code to enter and where; it may open a browser.
 	Show    func(userCode, verificationURI, verificationURIComplete string)
 	Timeout time.Duration
@@ -139,17 +161,19 @@ func (c *Client) Device(ctx context.Context, o DeviceOptions) (*keychain.Session
 	if scope == "" {
 		scope = DefaultScope
 	}
-	cfg := &oauth2.Config{
-		ClientID: c.ClientID,
-		Endpoint: oauth2.Endpoint{
-			DeviceAuthURL: c.Provider.DeviceAuthorizationEndpoint,
-			TokenURL:      c.Provider.TokenEndpoint,
-			AuthStyle:     oauth2.AuthStyleInParams,
-		},
-		Scopes: strings.Fields(scope),
+	extra, err := requestParams(o.Audience, o.ExtraParams)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := c.oauthConfig(strings.Fields(scope), "")
+	if err != nil {
+		return nil, err
 	}
 	hctx := httpContext(ctx, c.HTTP)
-	da, err := cfg.DeviceAuth(hctx)
+	da, err := c.deviceAuthorize(hctx, cfg, extra)
+	if cae := c.clientAuthFailure("device authorization", cfg, err); cae != nil {
+		return nil, cae
+	}
 	if err != nil {
 		return nil, tokenEndpointError("device authorization", err)
 	}
@@ -176,6 +200,9 @@ func (c *Client) Device(ctx context.Context, o DeviceOptions) (*keychain.Session
 		}
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, ErrLoginTimeout
+		}
+		if cae := c.clientAuthFailure("device login", cfg, err); cae != nil {
+			return nil, cae
 		}
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.ErrorCode != "" {

@@ -62,6 +62,15 @@ type LoginOptions struct {
 	MaxAge      string
 	IDTokenHint string
 
+	// Audience, when not empty, is sent as the audience parameter (space
+	// separated), which Auth0 and Ory Hydra read to choose the API the
+	// access token is for.
+	Audience []string
+	// ExtraParams are added to the authorization request as they are
+	// (access_type=offline for Google, say); keys agcurl sets itself are
+	// refused (see CheckExtraParams).
+	ExtraParams map[string]string
+
 	// Paste, when not nil, is read line by line for the final redirect URL
 	// (or just the code) pasted by a user whose browser cannot reach the
 	// loopback listener; state is checked as for the redirect. Rejected
@@ -156,6 +165,10 @@ func (c *Client) Login(ctx context.Context, opts LoginOptions) (*keychain.Sessio
 	if err != nil {
 		return nil, err
 	}
+	extra, err := requestParams(opts.Audience, opts.ExtraParams)
+	if err != nil {
+		return nil, err
+	}
 	port := ru.Port()
 	if opts.RandomPort {
 		port = "0"
@@ -181,20 +194,17 @@ func (c *Client) Login(ctx context.Context, opts LoginOptions) (*keychain.Sessio
 
 	state, nonce := randomString(), randomString()
 	verifier := oauth2.GenerateVerifier()
-	cfg := &oauth2.Config{
-		ClientID: c.ClientID,
-		Endpoint: oauth2.Endpoint{
-			AuthURL:   c.Provider.AuthorizationEndpoint,
-			TokenURL:  c.Provider.TokenEndpoint,
-			AuthStyle: oauth2.AuthStyleInParams,
-		},
-		RedirectURL: redirect,
-		Scopes:      strings.Fields(scope),
+	// The secret, if any, is read now: a keyring that cannot give it
+	// fails the login before the browser opens.
+	cfg, err := c.oauthConfig(strings.Fields(scope), redirect)
+	if err != nil {
+		return nil, err
 	}
-	params := []oauth2.AuthCodeOption{
+	// The extra parameters go first, so that agcurl's own win.
+	params := append(authCodeOptions(extra),
 		oauth2.S256ChallengeOption(verifier),
 		oauth2.SetAuthURLParam("nonce", nonce),
-	}
+	)
 	if !opts.SSO {
 		params = append(params, oauth2.SetAuthURLParam("x_sso_enabled", "false"))
 	}
@@ -269,6 +279,9 @@ func (c *Client) finishLogin(ctx context.Context, opts LoginOptions, cfg *oauth2
 	hctx := httpContext(ctx, c.HTTP)
 	obtained := c.now()
 	tok, err := cfg.Exchange(hctx, res.code, oauth2.VerifierOption(verifier))
+	if cae := c.clientAuthFailure("code exchange", cfg, err); cae != nil {
+		return nil, cae
+	}
 	if err != nil {
 		return nil, tokenEndpointError("code exchange", err)
 	}

@@ -18,4 +18,8 @@ type ProviderInfo struct {
 	// AuthorizationResponseIssParameterSupported: the provider adds iss to
 	// its authorization responses (RFC 9207), which must then be checked.
 	AuthorizationResponseIssParameterSupported bool `json:"authorization_response_iss_parameter_supported,omitempty"`
+	// RevocationAuthMethods is how a confidential client may authenticate
+	// at the revocation endpoint (RFC 8414 2); client_secret_basic when
+	// empty.
+	RevocationAuthMethods []string `json:"revocation_endpoint_auth_methods_supported,omitempty"`
 }

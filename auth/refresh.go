@@ -212,7 +212,7 @@ func (r *Refresher) remint(ctx context.Context, s *keychain.Session) (*keychain.
 	err := r.Client.retryAfter(ctx, func() error {
 		var err error
 		ns, err = r.Client.ClientCredentials(ctx, ClientCredentialsOptions{
-			ClientSecret: s.ClientSecret, Resource: s.Resource, Scopes: s.Scopes,
+			ClientSecret: s.ClientSecret, Resource: s.Resource, Audience: s.Audience, Scopes: s.Scopes,
 		})
 		return err
 	})

@@ -57,6 +57,9 @@ type ConfigureOptions struct {
 	// SetDefault (--set-default) makes the profile the default one; alone
 	// (without --endpoint or --client-id) it changes nothing else.
 	SetDefault bool
+	// Client holds the flags for a confidential client, the audience and
+	// extra authorization request parameters (configure_provider.go).
+	Client ClientOptions
 }
 
 // NewCmdConfigure builds `agcurl configure`. When runF is not nil it is
@@ -76,10 +79,24 @@ written unless that succeeds. Values not given keep their current setting.
 When a required value is missing and stdin is a terminal, agcurl asks for it.
 
 The configuration holds no secrets. It lives in $AGCURL_CONFIG_DIR, or
-agcurl/ under the OS's user config directory (~/.config/agcurl on Linux).`,
+agcurl/ under the OS's user config directory (~/.config/agcurl on Linux).
+
+For a confidential client (Google's "Desktop app", a Keycloak client with
+client authentication on), --client-secret - reads the secret from stdin and
+keeps it where the profile's sessions are kept (the OS keyring, or a 0600
+file with --insecure-storage or AGCURL_STORAGE=file), never in the
+configuration; logout keeps it, --client-secret '' removes it, so does a new
+endpoint or client id, and $AGCURL_CLIENT_SECRET overrides it. It is sent at the token and revocation
+endpoints as the provider's discovery document says (client_secret_basic
+unless only client_secret_post is offered; --client-auth-method chooses).
+--audience and --param add parameters to every sign-in of the profile; see
+docs/providers.md for recipes for Google, Auth0, Microsoft Entra ID,
+Keycloak and Ory Hydra.`,
 		Example: `  agcurl configure --endpoint https://myapp.authgear.cloud --client-id 4f2a...
   agcurl configure --profile staging --endpoint https://staging.authgear.cloud --client-id 77b1...
   agcurl configure --redirect-uri http://127.0.0.1:8765/callback
+  pass show google-cli | agcurl configure --client-secret -   # a confidential client
+  agcurl configure --audience https://api.example.com --param access_type=offline
   agcurl configure --show
   agcurl configure --profile staging --set-default
   agcurl configure --delete staging`,
@@ -88,6 +105,9 @@ agcurl/ under the OS's user config directory (~/.config/agcurl on Linux).`,
 			fl := c.Flags()
 			opts.EndpointSet, opts.ClientIDSet = fl.Changed("endpoint"), fl.Changed("client-id")
 			opts.ScopeSet, opts.APIBaseSet, opts.AllowOriginSet = fl.Changed("scope"), fl.Changed("api-base"), fl.Changed("allow-origin")
+			if err := opts.Client.readConfigureFlags(fl); err != nil {
+				return err
+			}
 			switch {
 			case opts.Show:
 			case opts.Delete != "":
@@ -118,6 +138,7 @@ agcurl/ under the OS's user config directory (~/.config/agcurl on Linux).`,
 	fl.StringVar(&opts.Delete, "delete", "", "delete this profile: its configuration and its session (revoked at the provider when reachable)")
 	fl.BoolVar(&opts.SetDefault, "set-default", false, "make this profile the default one")
 	fl.BoolVar(&opts.JSON, "json", false, "with --show: print JSON")
+	opts.Client.addConfigureFlags(fl)
 	return c
 }
 
@@ -306,12 +327,17 @@ func configureRun(ctx context.Context, opts *ConfigureOptions) error {
 	if err != nil {
 		return err
 	}
+	endpoint = info.Issuer // with the trailing slash some issuers have
 	if len(info.CodeChallengeMethods) > 0 && !slices.Contains(info.CodeChallengeMethods, "S256") {
 		return fmt.Errorf("the provider at %s does not support PKCE with S256, which agcurl requires", endpoint)
 	}
 	np := &config.Profile{
 		Endpoint: endpoint, ClientID: clientID, Scope: scope, RedirectURI: redirect,
 		Storage: cur.Storage, Provider: info, APIBase: apiBase, AllowedOrigins: allowed,
+	}
+	secret, err := opts.Client.applyClientOptions(ctx, opts, in, p, np, &cur)
+	if err != nil {
+		return err
 	}
 	err = config.Update(ctx, p.dir, func(c *config.Config) error {
 		c.Profiles[p.name] = np
@@ -321,10 +347,14 @@ func configureRun(ctx context.Context, opts *ConfigureOptions) error {
 		return nil
 	})
 	if err != nil {
+		secret.undo(ctx)
 		return err
 	}
 	pal := newPalette(opts.IO.ColorErr)
 	fmt.Fprintf(opts.IO.ErrOut, "%s Configured profile %s: %s (client %s)\n", pal.green("✓"), pal.bold(p.name), endpoint, clientID)
+	if err := secret.finish(ctx, opts.IO); err != nil {
+		return err
+	}
 	if cur.Endpoint != "" && (cur.Endpoint != endpoint || cur.ClientID != clientID) {
 		fmt.Fprintf(opts.IO.ErrOut, "%s The endpoint or client changed; any existing session is no longer used.\n", pal.yellow("!"))
 	}
@@ -454,6 +484,9 @@ func deleteProfile(ctx context.Context, f *Factory, name string) error {
 		return usageErrorf("no profile %q to delete", name)
 	}
 	if err := logoutProfile(ctx, f, p, true); err != nil {
+		return err
+	}
+	if err := p.removeClientSecret(ctx, p.cfg.Profiles[name].ClientSecretStorage); err != nil {
 		return err
 	}
 	if err := config.Update(ctx, p.dir, func(c *config.Config) error {

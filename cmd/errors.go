@@ -130,8 +130,14 @@ func remedy(err error) string {
 		noBase      *httpcall.NoAPIBaseError
 		target      *httpcall.TokenTargetError
 		badConfig   *config.CorruptError
+		clientAuth  *auth.ClientAuthError
+		noSecret    *ClientSecretMissingError
 	)
 	switch {
+	case errors.As(err, &clientAuth):
+		return clientAuthRemedy(clientAuth)
+	case errors.As(err, &noSecret):
+		return secretMissingRemedy(noSecret)
 	case errors.As(err, &badConfig):
 		return "fix or remove it, then run `agcurl configure`"
 	case errors.As(err, &target):

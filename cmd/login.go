@@ -64,6 +64,8 @@ type LoginOptions struct {
 	Device   bool
 	// Scope (--scope) replaces the profile's scopes when not empty.
 	Scope string
+	// Client holds --audience and --param (login_provider.go).
+	Client LoginClientOptions
 }
 
 // NewCmdLogin builds `agcurl login`. When runF is not nil it is called with
@@ -104,11 +106,19 @@ session in a 0600 file in the config directory instead.`,
   agcurl login --insecure-storage        # no keyring on this machine
   agcurl login --port 0                  # any free port, if the provider allows it
   printf %s "$REFRESH_TOKEN" | agcurl login --with-refresh-token
-  AGCURL_CLIENT_SECRET=... agcurl login --client-credentials --resource https://api.example.com`,
+  AGCURL_CLIENT_SECRET=... agcurl login --client-credentials --resource https://api.example.com
+  agcurl login --audience https://api.example.com   # Auth0: an access token for your API
+  agcurl login --prompt consent --param access_type=offline   # Google: a refresh token`,
 		Args: exactArgs(0, ""),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.PortSet = c.Flags().Changed("port")
 			if err := opts.validate(); err != nil {
+				return err
+			}
+			if err := opts.Client.readLoginFlags(c.Flags()); err != nil {
+				return err
+			}
+			if err := opts.checkClientFlags(); err != nil {
 				return err
 			}
 			opts.Profile = f.profileFunc()
@@ -135,6 +145,7 @@ session in a 0600 file in the config directory instead.`,
 	fl.StringVar(&opts.Resource, "resource", "", "with --client-credentials: the API resource URI (Authgear requires one)")
 	fl.BoolVar(&opts.Device, "device", false, "use the device authorization grant (RFC 8628)")
 	fl.StringVar(&opts.Scope, "scope", "", "scopes to request instead of the profile's")
+	opts.Client.addLoginFlags(fl)
 	return c
 }
 
@@ -218,7 +229,7 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 	defer unlock()
 
 	scope := firstNonEmpty(opts.Scope, p.profile.Scope, auth.DefaultScope)
-	commit := &loginCommit{p: p, store: store, storageName: storageName, wantRefresh: wantsRefreshToken(scope, opts)}
+	commit := &loginCommit{p: p, store: store, storageName: storageName, wantRefresh: wantsRefreshToken(p, scope, opts)}
 	var s *keychain.Session
 	switch {
 	case opts.WithRefreshToken:
@@ -233,18 +244,26 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 		s.Scopes = strings.Fields(scope)
 	case opts.ClientCredentials:
 		fromEnv := strings.TrimSpace(opts.Getenv("AGCURL_CLIENT_SECRET")) != ""
-		secret, err := readSecret(opts.IO, opts.Getenv, "Client secret", "AGCURL_CLIENT_SECRET")
-		if err != nil {
-			return err
+		// The secret configured with `configure --client-secret -` is
+		// used as it is, and not copied into the session.
+		secret, stored := "", !fromEnv && p.clientSecretSource() != ""
+		if !stored {
+			if secret, err = readSecret(opts.IO, opts.Getenv, "Client secret", "AGCURL_CLIENT_SECRET"); err != nil {
+				return err
+			}
 		}
 		s, err = p.client().ClientCredentials(ctx, auth.ClientCredentialsOptions{
 			ClientSecret: secret, Resource: opts.Resource, Scopes: strings.Fields(opts.Scope),
+			Audience: p.loginAudience(opts),
 		})
 		var rejected *auth.ClientCredentialsError
 		if errors.As(err, &rejected) {
 			where := "the secret given on stdin"
-			if fromEnv {
+			switch {
+			case fromEnv:
 				where = "AGCURL_CLIENT_SECRET"
+			case stored:
+				where = "the secret stored with `agcurl configure" + p.profileFlag() + " --client-secret -`"
 			}
 			return fmt.Errorf("%w; check the client id %q and %s", err, p.profile.ClientID, where)
 		}
@@ -253,7 +272,7 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 		}
 	case opts.Device:
 		s, err = p.client().Device(ctx, auth.DeviceOptions{
-			Scope: scope, Timeout: opts.Timeout,
+			Scope: scope, Timeout: opts.Timeout, Audience: p.loginAudience(opts), ExtraParams: p.loginParams(opts),
 			Show: func(code, uri, complete string) {
 				fmt.Fprintf(opts.IO.ErrOut, "To sign in, open %s and enter the code:\n\n  %s\n\n", termsafe.String(uri), termsafe.String(code))
 				if openBrowser && complete != "" {
@@ -268,10 +287,12 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 			return fmt.Errorf("%w; on a machine without a browser use `agcurl login --no-browser` instead", err)
 		}
 		if err != nil {
+			p.tagClientAuth(err)
 			return err
 		}
 	default:
 		if s, err = browserLogin(ctx, p, opts, scope, old, openBrowser, commit.save); err != nil {
+			p.tagClientAuth(err)
 			return err
 		}
 	}
@@ -296,16 +317,22 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 	case commit.keptRefresh:
 		fmt.Fprintf(opts.IO.ErrOut, "%s The provider issued no new refresh token; the session keeps the one from the previous sign-in.\n", pal.yellow("!"))
 	case commit.wantRefresh && s.RefreshToken == "":
-		fmt.Fprintf(opts.IO.ErrOut, "%s No refresh token was issued, though offline_access was requested: this session ends when the access token expires%s. %s\n",
-			pal.yellow("!"), expiresAt(s), noRefreshAdvice(p, opts))
+		asked := "offline_access"
+		if !slices.Contains(strings.Fields(scope), asked) {
+			asked = "access_type=offline"
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "%s No refresh token was issued, though %s was requested: this session ends when the access token expires%s. %s\n",
+			pal.yellow("!"), asked, expiresAt(s), noRefreshAdvice(p, opts))
 	}
 	return nil
 }
 
 // wantsRefreshToken reports whether a login asked for a refresh token: a
-// user's sign-in (browser or device) with the offline_access scope.
-func wantsRefreshToken(scope string, o *LoginOptions) bool {
-	return !o.ClientCredentials && !o.WithRefreshToken && slices.Contains(strings.Fields(scope), "offline_access")
+// user's sign-in (browser or device) with the offline_access scope, or
+// with Google's access_type=offline.
+func wantsRefreshToken(p *profileContext, scope string, o *LoginOptions) bool {
+	return !o.ClientCredentials && !o.WithRefreshToken &&
+		(slices.Contains(strings.Fields(scope), "offline_access") || p.asksOffline(o))
 }
 
 func expiresAt(s *keychain.Session) string {
@@ -345,7 +372,7 @@ func isAuthgear(p *profileContext, scope string) bool {
 // issues refresh tokens without it.
 func promptsConsent(p *profileContext, o *LoginOptions) bool {
 	scope := firstNonEmpty(o.Scope, p.profile.Scope, auth.DefaultScope)
-	return o.Prompt == "" && !o.Reauth && wantsRefreshToken(scope, o) &&
+	return o.Prompt == "" && !o.Reauth && wantsRefreshToken(p, scope, o) &&
 		slices.Contains(p.profile.Provider.PromptValues, "consent") && !isAuthgear(p, scope)
 }
 
@@ -401,6 +428,8 @@ func browserLogin(ctx context.Context, p *profileContext, o *LoginOptions, scope
 		Signup:      o.Signup,
 		SSO:         o.SSO,
 		Timeout:     o.Timeout,
+		Audience:    p.loginAudience(o),
+		ExtraParams: p.loginParams(o),
 		ShowURL: func(u string, browserErr error) {
 			u = termsafe.String(u)
 			switch {

@@ -141,7 +141,11 @@ func logoutProfile(ctx context.Context, f *Factory, p *profileContext, quiet boo
 		token = "" // a machine client's token is not a user's session: nothing to end
 	}
 	if token != "" {
-		if err := revokeAtIssuer(ctx, f, p, s, token); err != nil {
+		if err := revokeAtIssuer(ctx, f, p, s, token); errors.Is(err, auth.ErrNoRevocation) {
+			// Microsoft Entra ID, for one: nothing to call, and nothing failed.
+			fmt.Fprintf(f.IO.ErrOut, "%s The provider offers no revocation endpoint: the session is removed here, "+
+				"but its refresh token stays valid at the provider until it expires.\n", pal.yellow("!"))
+		} else if err != nil {
 			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -177,6 +181,9 @@ func revokeAtIssuer(ctx context.Context, f *Factory, p *profileContext, s *keych
 			return fmt.Errorf("the session came from %s, which the profile no longer uses: %w", s.Issuer, err)
 		}
 	}
-	c := &auth.Client{Provider: info, ClientID: s.ClientID, HTTP: f.HTTPClient, Now: f.Now}
+	// A confidential client's secret goes only to the issuer and for the
+	// client it was given for.
+	c := &auth.Client{Provider: info, ClientID: s.ClientID, HTTP: f.HTTPClient, Now: f.Now,
+		ClientSecret: p.clientSecretFor(s.Issuer, s.ClientID), AuthMethod: p.profile.ClientAuthMethod}
 	return c.Revoke(rctx, token)
 }

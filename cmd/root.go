@@ -186,7 +186,9 @@ command-line flags, then environment variables, then the configuration file.
                         only; nothing is stored. If the provider rotates it,
                         a warning says so: the secret it came from is then dead
   AGCURL_CLIENT_SECRET  the client secret for 'agcurl login --client-credentials'
-                        (otherwise read from stdin; never from argv)
+                        (otherwise read from stdin; never from argv), and, for
+                        a profile configured with --client-secret or by the
+                        environment alone, over its stored secret
   AGCURL_STORAGE        "keyring" or "file": where sessions are kept, over what
                         the profile recorded at login
   AGCURL_CONFIG_DIR     configuration directory (default: agcurl/ under the OS

@@ -72,6 +72,13 @@ type opConfig struct {
 	// token endpoint, no settings pages, no resolver.
 	NoAuthgear bool `json:"no_authgear"`
 	Iss        bool `json:"iss"`
+	// TokenAuthMethods and RevocationAuthMethods replace what discovery
+	// lists ([] leaves the field out); TrailingSlash makes the issuer end
+	// with "/", as Auth0's does.
+	TokenAuthMethods      []string `json:"token_auth_methods"`
+	RevocationAuthMethods []string `json:"revocation_auth_methods"`
+	TrailingSlash         bool     `json:"trailing_slash"`
+	NoRevocation          bool     `json:"no_revocation"`
 }
 
 // TestScripts runs testdata/script/*.txtar: each against its own provider
@@ -112,7 +119,9 @@ func scriptSetup(env *testscript.Env) error {
 		}
 	}
 	opts := testop.Options{RotateRefreshTokens: oc.Rotate, JWTAccessTokens: oc.JWT, DenyLogin: oc.Deny, Device: oc.Device,
-		StrictOfflineAccess: oc.StrictOffline, IssParameter: oc.Iss, NoAuthgearExtras: oc.NoAuthgear}
+		StrictOfflineAccess: oc.StrictOffline, IssParameter: oc.Iss, NoAuthgearExtras: oc.NoAuthgear,
+		TokenAuthMethods: oc.TokenAuthMethods, RevocationAuthMethods: oc.RevocationAuthMethods, IssuerTrailingSlash: oc.TrailingSlash,
+		NoRevocation: oc.NoRevocation}
 	if oc.AccessTokenTTL != "" {
 		d, err := time.ParseDuration(oc.AccessTokenTTL)
 		if err != nil {
@@ -147,6 +156,11 @@ func scriptSetup(env *testscript.Env) error {
 	env.Setenv("CLIENT_ID", testop.CLIClientID)
 	env.Setenv("MACHINE_CLIENT_ID", testop.MachineClientID)
 	env.Setenv("MACHINE_CLIENT_SECRET", testop.MachineClientSecret)
+	env.Setenv("CONF_CLIENT_ID", testop.ConfidentialClientID)
+	env.Setenv("CONF_CLIENT_SECRET", testop.ConfidentialClientSecret)
+	env.Setenv("POST_CLIENT_ID", testop.PostClientID)
+	env.Setenv("POST_CLIENT_SECRET", testop.PostClientSecret)
+	env.Setenv("ISSUER_ORIGIN", strings.TrimSuffix(srv.Issuer, "/"))
 	env.Setenv("AGCURL_CONFIG_DIR", filepath.Join(env.WorkDir, "config"))
 	env.Setenv("AGCURL_STORAGE", "file")
 	env.Setenv("BROWSER", "testbrowser")

@@ -41,6 +41,7 @@ type profileContext struct {
 	dir     string
 	cfg     *config.Config
 	profile *config.Profile // nil when not configured
+	secret  *secretCache    // the stored client secret, once read
 }
 
 // resolveProfile loads the configuration and picks the profile: the
@@ -73,7 +74,9 @@ func resolveProfile(f *Factory, flag string) (*profileContext, error) {
 		if endpoint, err = auth.NormalizeEndpoint(endpoint); err != nil {
 			return nil, usageErrorf("AGCURL_ENDPOINT: %v", err)
 		}
-		if endpoint != np.Endpoint {
+		// An issuer with a trailing slash (Auth0's) is configured with it;
+		// the variable may leave it out.
+		if endpoint != np.Endpoint && endpoint+"/" != np.Endpoint {
 			np.Endpoint, np.Provider = endpoint, nil // discovered when needed
 		}
 	}
@@ -96,7 +99,8 @@ func (p *profileContext) requireConfigured(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		p.profile.Provider = info
+		// The issuer, which may add a trailing slash, is the endpoint.
+		p.profile.Endpoint, p.profile.Provider = info.Issuer, info
 		return nil
 	}
 	// The cached discovery data passes the same checks as discovery did:
@@ -111,7 +115,8 @@ func (p *profileContext) requireConfigured(ctx context.Context) error {
 // client is the OpenID Connect client for the profile's provider; the
 // profile must be configured (requireConfigured).
 func (p *profileContext) client() *auth.Client {
-	return &auth.Client{Provider: p.profile.Provider, ClientID: p.profile.ClientID, HTTP: p.f.HTTPClient, Now: p.f.Now}
+	return &auth.Client{Provider: p.profile.Provider, ClientID: p.profile.ClientID, HTTP: p.f.HTTPClient, Now: p.f.Now,
+		ClientSecret: p.clientSecretFor(p.profile.Endpoint, p.profile.ClientID), AuthMethod: p.profile.ClientAuthMethod}
 }
 
 // profileFlag is " --profile NAME" for a profile other than the default
@@ -223,6 +228,7 @@ func (p *profileContext) tokens(ctx context.Context) (httpcall.TokenSource, erro
 // withHint adds, when no one is at the terminal, what works without one to
 // a "login required" error.
 func (p *profileContext) withHint(err error) error {
+	p.tagClientAuth(err)
 	var lre *auth.LoginRequiredError
 	if errors.As(err, &lre) && lre.EnvVar != "" {
 		return err // the variable's secret is at fault; no other advice

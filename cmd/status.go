@@ -36,6 +36,10 @@ type profileStatus struct {
 	OtherIssuer string   `json:"other_issuer,omitempty"`
 	Scopes      []string `json:"scopes,omitempty"`
 	Error       string   `json:"error,omitempty"`
+	// ClientSecretSource says where the client secret of a confidential
+	// client comes from ("keyring", "file", "AGCURL_CLIENT_SECRET"); the
+	// secret is never shown.
+	ClientSecretSource string `json:"client_secret_source,omitempty"`
 }
 
 // StatusOptions are what `agcurl status` runs with: the --json flag, its
@@ -130,7 +134,8 @@ func statusRun(_ context.Context, opts *StatusOptions) error {
 }
 
 func statusOf(p *profileContext, now time.Time) profileStatus {
-	st := profileStatus{Profile: p.name, Endpoint: p.profile.Endpoint, ClientID: p.profile.ClientID}
+	st := profileStatus{Profile: p.name, Endpoint: p.profile.Endpoint, ClientID: p.profile.ClientID,
+		ClientSecretSource: p.clientSecretSource()}
 	storage, err := p.storageName()
 	if err != nil {
 		st.Error = err.Error()
@@ -182,6 +187,13 @@ func printStatus(ios *IOStreams, rows []profileStatus, now time.Time) {
 		fmt.Fprintf(ios.Out, "%s%s\n", pal.bold(st.Profile), mark)
 		fmt.Fprintf(ios.Out, "  endpoint:      %s\n", st.Endpoint)
 		fmt.Fprintf(ios.Out, "  client id:     %s\n", st.ClientID)
+		switch st.ClientSecretSource {
+		case "":
+		case clientSecretEnv:
+			fmt.Fprintf(ios.Out, "  client secret: yes, from $%s (not shown)\n", clientSecretEnv)
+		default:
+			fmt.Fprintf(ios.Out, "  client secret: yes, kept in the %s (not shown)\n", st.ClientSecretSource)
+		}
 		fmt.Fprintf(ios.Out, "  storage:       %s\n", firstNonEmpty(st.Storage, "-"))
 		switch {
 		case st.Error != "":

@@ -33,11 +33,14 @@ type Session struct {
 	Scopes  []string  `json:"scopes,omitempty"`
 
 	// GrantType is GrantClientCredentials for a machine client's session,
-	// which is re-minted with ClientSecret (and Resource) instead of
-	// refreshed; empty for a user's session.
-	GrantType    string `json:"grant_type,omitempty"`
-	ClientSecret string `json:"client_secret,omitempty"`
-	Resource     string `json:"resource,omitempty"`
+	// which is re-minted with ClientSecret (and Resource and Audience)
+	// instead of refreshed; empty for a user's session. ClientSecret is
+	// empty when the secret is the profile's configured one (see
+	// ClientSecretEntry).
+	GrantType    string   `json:"grant_type,omitempty"`
+	ClientSecret string   `json:"client_secret,omitempty"`
+	Resource     string   `json:"resource,omitempty"`
+	Audience     []string `json:"audience,omitempty"`
 }
 
 // GrantClientCredentials marks a session minted with the client

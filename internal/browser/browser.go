@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -66,6 +67,15 @@ func Main(ctx context.Context, args []string) int {
 		if os.Getenv(k) != "" {
 			fmt.Fprintf(os.Stderr, "testbrowser: refusing to sign in: inherited %s from agcurl\n", k)
 			return 3
+		}
+	}
+	// For the tests that check what agcurl puts on a child's command
+	// line: $AGCURL_TEST_BROWSER_ARGV names a file the arguments are
+	// added to.
+	if path := os.Getenv("AGCURL_TEST_BROWSER_ARGV"); path != "" {
+		if f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
+			fmt.Fprintln(f, strings.Join(args, " "))
+			f.Close()
 		}
 	}
 	if err := Follow(ctx, args[0]); err != nil {

@@ -40,6 +40,23 @@ type Profile struct {
 	// Provider caches what discovery said, so that refresh, userinfo and
 	// logout need no discovery round trip.
 	Provider *auth.ProviderInfo `json:"provider,omitempty"`
+
+	// Audience is sent as the audience parameter of sign-ins and client
+	// credentials requests, for providers that choose the API of an
+	// access token by it (Auth0, Ory Hydra).
+	Audience []string `json:"audience,omitempty"`
+	// AuthParams are extra parameters of the authorization (and device
+	// authorization) request, e.g. Google's access_type=offline.
+	AuthParams map[string]string `json:"auth_params,omitempty"`
+	// ClientAuthMethod is how the client secret is sent
+	// (auth.AuthMethodBasic or auth.AuthMethodPost); as discovery says
+	// when empty.
+	ClientAuthMethod string `json:"client_auth_method,omitempty"`
+	// ClientSecretStorage names the backend (keychain.StorageKeyring or
+	// keychain.StorageFile) that holds the secret of a confidential
+	// client, under keychain.ClientSecretEntry; empty for a public
+	// client. The secret itself is never in this file.
+	ClientSecretStorage string `json:"client_secret_storage,omitempty"`
 }
 
 // Config is the whole configuration file.

@@ -114,7 +114,7 @@ func (s *Server) introspect(r *http.Request) (map[string]any, bool) {
 		return nil, false
 	}
 	form := url.Values{"token": {token}}
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, s.Issuer+"/oauth2/introspect", strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, strings.TrimSuffix(s.Issuer, "/")+"/oauth2/introspect", strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, false
 	}

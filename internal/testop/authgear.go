@@ -226,7 +226,7 @@ func (s *Server) settingsLanding(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	redirect, err := url.Parse(q.Get("redirect_uri"))
-	if err != nil || !redirect.IsAbs() || redirect.Scheme+"://"+redirect.Host != s.Issuer ||
+	if err != nil || !redirect.IsAbs() || redirect.Scheme+"://"+redirect.Host != strings.TrimSuffix(s.Issuer, "/") ||
 		(redirect.Path != "/settings" && redirect.Path != "/settings/identities") || redirect.Fragment != "" {
 		s.inc("settings_login:bad_request")
 		http.Error(w, "invalid_request: redirect_uri is not allowed for response_type=none", http.StatusBadRequest)

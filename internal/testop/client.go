@@ -15,6 +15,9 @@ type client struct {
 	redirects  []string
 	grants     []oidc.GrantType
 	tokenType  op.AccessTokenType
+	// anyLoopbackPort: a confidential client whose loopback redirect may
+	// use any port (see confidentialClient).
+	anyLoopbackPort bool
 }
 
 func (c *client) GetID() string                       { return c.id }

@@ -123,7 +123,7 @@ func (s *Server) wrapHostile(next http.Handler) http.Handler {
 				_, _ = w.Write(body)
 				return
 			}
-		case r.URL.Path == "/.well-known/openid-configuration" && (s.opts.StrictOfflineAccess || s.opts.IssParameter):
+		case r.URL.Path == "/.well-known/openid-configuration" && (s.opts.StrictOfflineAccess || s.opts.IssParameter || s.overridesDiscovery()):
 			rec := httptest.NewRecorder()
 			next.ServeHTTP(rec, r)
 			var doc map[string]any
@@ -138,6 +138,7 @@ func (s *Server) wrapHostile(next http.Handler) http.Handler {
 			if s.opts.IssParameter {
 				doc["authorization_response_iss_parameter_supported"] = true
 			}
+			s.discoveryOverrides(doc)
 			w.Header().Set("Content-Type", "application/json")
 			_ = json.NewEncoder(w).Encode(doc)
 			return

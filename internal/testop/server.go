@@ -78,6 +78,18 @@ type Options struct {
 	// AppSessionTokenTTL is how long an app session token lives; 5 minutes,
 	// Authgear's, when 0.
 	AppSessionTokenTTL time.Duration
+	// TokenAuthMethods and RevocationAuthMethods, when not nil, replace
+	// the discovery document's token_endpoint_auth_methods_supported and
+	// revocation_endpoint_auth_methods_supported (an empty list leaves
+	// the field out, as some providers do).
+	TokenAuthMethods      []string
+	RevocationAuthMethods []string
+	// IssuerTrailingSlash makes the issuer end with "/", as Auth0's and
+	// Ory Hydra's do; Server.Issuer then has it.
+	IssuerTrailingSlash bool
+	// NoRevocation leaves revocation_endpoint out of discovery, as
+	// Microsoft Entra ID does.
+	NoRevocation bool
 }
 
 // Server is a running provider and API. Close stops both.
@@ -128,6 +140,9 @@ func Start(opts Options) (*Server, error) {
 		APIURL: "http://" + apiLn.Addr().String(),
 		opts:   opts,
 	}
+	if opts.IssuerTrailingSlash {
+		s.Issuer += "/"
+	}
 	tokenType := op.AccessTokenTypeBearer
 	if opts.JWTAccessTokens {
 		tokenType = op.AccessTokenTypeJWT
@@ -157,6 +172,9 @@ func Start(opts Options) (*Server, error) {
 			grants:     []oidc.GrantType{oidc.GrantTypeClientCredentials},
 			tokenType:  op.AccessTokenTypeJWT,
 		},
+	}
+	for id, c := range confidentialClients(tokenType) {
+		clients[id] = c
 	}
 	s.store = newStorage(&s.opts, clients)
 	var opStorage op.Storage = s.store
@@ -230,7 +248,7 @@ func Start(opts Options) (*Server, error) {
 	}
 	mux.Handle("/", s.withAuthgear(providerHandler, provider))
 
-	opSrv := &http.Server{Handler: s.count(s.faults.wrap(s.wrapHostile(s.withIss(mux)))), ReadHeaderTimeout: 10 * time.Second}
+	opSrv := &http.Server{Handler: s.count(s.faults.wrap(s.wrapHostile(s.withIss(s.withClientAuth(mux))))), ReadHeaderTimeout: 10 * time.Second}
 	apiSrv := &http.Server{Handler: s.faults.wrap(s.apiHandler()), ReadHeaderTimeout: 10 * time.Second}
 	s.servers = []*http.Server{opSrv, apiSrv}
 	go func() { _ = opSrv.Serve(opLn) }()
@@ -292,9 +310,14 @@ func (s *Server) RevokeAll() { s.store.revokeAll() }
 // Count returns how many requests the provider answered for key, which is
 // a path ("/oauth2/userinfo"), "grant:" plus a token grant type
 // ("grant:refresh_token"), "resource:" plus a token request's resource,
-// "authorize:" plus an authorization parameter ("authorize:prompt=login",
-// "authorize:id_token_hint"), "api:" plus an API path, "proxy", or one of
-// the Authgear extras' keys listed in authgear.go.
+// "token:audience=" plus a token request's audience, "authorize:" plus an
+// authorization parameter ("authorize:prompt=login",
+// "authorize:audience=https://api.example.com", "authorize:id_token_hint"),
+// "device:" plus a device authorization request's parameter,
+// "clientauth:OP=METHOD" for how a client authenticated
+// ("clientauth:authorization_code=client_secret_basic",
+// "clientauth:revoke=none", OP "device_authorization"), "api:" plus an API
+// path, "proxy", or one of the Authgear extras' keys listed in authgear.go.
 func (s *Server) Count(key string) int64 {
 	if v, ok := s.counts.Load(key); ok {
 		return v.(*atomic.Int64).Load()
@@ -311,14 +334,15 @@ func (s *Server) count(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.inc(r.URL.Path)
 		if r.URL.Path == "/oauth2/authorize" {
-			q := r.URL.Query()
-			for _, k := range []string{"prompt", "max_age", "login_hint", "x_page", "x_sso_enabled"} {
-				if v := q.Get(k); v != "" {
-					s.inc("authorize:" + k + "=" + v)
+			// Every parameter, as KEY=VALUE (the ID token hint as its
+			// key alone).
+			for k, vs := range r.URL.Query() {
+				switch {
+				case k == "id_token_hint":
+					s.inc("authorize:id_token_hint")
+				case len(vs) > 0 && vs[0] != "":
+					s.inc("authorize:" + k + "=" + vs[0])
 				}
-			}
-			if q.Get("id_token_hint") != "" {
-				s.inc("authorize:id_token_hint")
 			}
 		}
 		if r.URL.Path == "/oauth2/token" && r.Method == http.MethodPost {

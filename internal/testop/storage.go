@@ -382,6 +382,9 @@ func (s *storage) GetClientByClientID(_ context.Context, id string) (op.Client, 
 	if !ok {
 		return nil, errNotFound
 	}
+	if c.anyLoopbackPort {
+		return confidentialClient{c}, nil
+	}
 	return c, nil
 }
 
