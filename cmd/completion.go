@@ -51,7 +51,11 @@ func addCompletions(f *Factory, root *cobra.Command) {
 		if c.Name() != "completion" {
 			continue
 		}
-		c.Example = `  source <(agcurl completion bash)                   # bash, this shell
+		c.Long = `Generate the autocompletion script for agcurl for the specified shell.
+See each sub-command's help for details on how to use the generated script.
+Bash completion needs the bash-completion package (Debian and Ubuntu:
+apt install bash-completion; macOS: brew install bash-completion@2).`
+		c.Example = `  source <(agcurl completion bash)                   # bash (needs bash-completion), this shell
   agcurl completion zsh > "${fpath[1]}/_agcurl"       # zsh
   agcurl completion fish > ~/.config/fish/completions/agcurl.fish
   agcurl completion powershell | Out-String | Invoke-Expression`

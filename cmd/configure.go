@@ -285,8 +285,9 @@ func NewCmdConfig(f *Factory, runF func(*ProfilesOptions) error) *cobra.Command 
 		Use:   "config",
 		Short: "Inspect the configuration",
 		Long: `Inspect agcurl's configuration: the profiles, each with its endpoint, client
-id, redirect URI, storage backend, API base and allowed origins. It holds no
-secrets. Change it with 'agcurl configure'.`,
+id, redirect URI and storage backend ('config list --json' adds the scopes, API
+base and allowed origins). It holds no secrets. Change it with
+'agcurl configure'.`,
 		Example: "  agcurl config list\n  agcurl config list --json",
 	}
 	opts := &ProfilesOptions{IO: f.IO}

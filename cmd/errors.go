@@ -43,9 +43,9 @@ var exitCodes = []struct {
 	Meaning string
 }{
 	{ExitOK, "success"},
-	{ExitError, "an error not listed below (bad configuration, provider error, ...)"},
+	{ExitError, "an error not listed below (a configuration file that cannot be read,\na provider error, ...)"},
 	{ExitUsage, "usage error: a bad flag, argument or option combination; nothing was sent"},
-	{ExitLoginRequired, "login required: not configured, not logged in, or the session was\nrevoked or expired; run 'agcurl login' (after 'agcurl configure')"},
+	{ExitLoginRequired, "login required: the profile is not configured or not logged in, or its\nsession was revoked or expired; run 'agcurl login' (first 'agcurl configure'\nif it is not configured)"},
 	{ExitProxy, "fetch: could not connect to the proxy (as curl)"},
 	{ExitResolve, "fetch: could not resolve the host (as curl)"},
 	{ExitConnect, "fetch: could not connect (as curl)"},

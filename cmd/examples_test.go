@@ -150,6 +150,14 @@ func TestExamplesRunAgainstTheDemoProvider(t *testing.T) {
 					words[i] = strings.Replace(words[i], "=@cat.jpg", "=@"+photo, 1)
 				}
 			}
+			// A browser sign-in listens on any free port (the provider
+			// accepts any loopback port): the registered 53682 may be
+			// held by another test or program.
+			if len(words) > 1 && words[1] == "login" && !slices.ContainsFunc(words, func(w string) bool {
+				return w == "--port" || w == "--device" || w == "--with-refresh-token" || w == "--client-credentials"
+			}) {
+				words = append(words, "--port", "0")
+			}
 			examples = append(examples, example{line, env, words[1:], redirected})
 		}
 		for _, sub := range c.Commands() {

@@ -87,8 +87,8 @@ session has none.
 --refresh-token goes with none of --claims, --id-token and --json; --force
 goes only with --refresh-token. Other combinations are usage errors (exit 2).
 
-Exits with 4 when not logged in. Prefer 'agcurl fetch', which never puts the
-token in a command line or a shell variable.`,
+Exits with 4 when not configured or not logged in. Prefer 'agcurl fetch',
+which never puts the token in a command line or a shell variable.`,
 		Example: `  curl -H "Authorization: Bearer $(agcurl token)" https://api.example.com/v1/me
   agcurl token --profile staging
   agcurl token --json | jq -r .expires_at

@@ -1,6 +1,6 @@
 // Package gendocs generates agcurl's command reference (Markdown), man
 // pages and shell completion scripts from the cobra command tree. Run it
-// with `go run ./internal/gendocs` (or `make docs`); a test fails when the
+// with `go run ./internal/cmd/gendocs` (or `make docs`); a test fails when the
 // checked-in files differ from what it generates.
 package gendocs
 
@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/cobra/doc"
 
 	"github.com/agcurl/agcurl/cmd"
 )
@@ -27,25 +26,55 @@ func Root() *cobra.Command {
 	f := &cmd.Factory{IO: ios, Getenv: func(string) string { return "" },
 		ConfigDir: func() (string, error) { return os.TempDir(), nil }}
 	root := cmd.NewRootCmd(f)
-	var disable func(c *cobra.Command)
-	disable = func(c *cobra.Command) {
-		c.DisableAutoGenTag = true
+	root.InitDefaultHelpCmd()
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.InitDefaultHelpFlag() // as --help shows it
 		for _, sub := range c.Commands() {
-			disable(sub)
+			walk(sub)
 		}
 	}
-	disable(root)
-	// The help topics are not commands, so cobra/doc leaves them out: put
-	// them in agcurl(1) and agcurl.md as sections.
+	walk(root)
+	return root
+}
+
+// topic is a help topic ('agcurl help environment'): not a command, so it
+// has no page of its own but a section in agcurl(1) and agcurl.md.
+type topic struct {
+	section string // the man page's section name, e.g. "EXIT STATUS"
+	title   string // the Markdown heading
+	text    string
+}
+
+// topics are root's help topics as sections, named and ordered as
+// man-pages(7) has them.
+func topics(root *cobra.Command) []topic {
+	out := []topic{{section: "EXIT STATUS", title: "Exit status"}, {section: "ENVIRONMENT", title: "Environment"}}
 	for _, c := range root.Commands() {
 		switch c.Name() {
-		case "environment":
-			root.Long += "\n\nENVIRONMENT\n\n" + c.Long
 		case "exit-codes":
-			root.Long += "\n\nEXIT STATUS\n\n" + c.Long
+			out[0].text = c.Long
+		case "environment":
+			out[1].text = c.Long
 		}
 	}
-	return root
+	return out
+}
+
+// pages calls fn for c and every command below it that has a page.
+func pages(c *cobra.Command, fn func(*cobra.Command) error) error {
+	if !hasPage(c) && c.HasParent() {
+		return nil
+	}
+	if err := fn(c); err != nil {
+		return err
+	}
+	for _, sub := range c.Commands() {
+		if err := pages(sub, fn); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Generate writes completions/, docs/commands/ and docs/man/ under dir,
@@ -63,12 +92,25 @@ func Generate(dir string) error {
 			return err
 		}
 	}
-	if err := doc.GenMarkdownTree(root, commands); err != nil {
-		return fmt.Errorf("markdown: %w", err)
-	}
-	header := &doc.GenManHeader{Title: "AGCURL", Section: "1", Date: &manDate, Source: "agcurl", Manual: "agcurl manual"}
-	if err := doc.GenManTree(root, header, man); err != nil {
-		return fmt.Errorf("man pages: %w", err)
+	err := pages(root, func(c *cobra.Command) error {
+		var t []topic
+		if c == root {
+			t = topics(root)
+		}
+		var md, roff bytes.Buffer
+		if err := writeMarkdown(&md, c, t); err != nil {
+			return err
+		}
+		if err := writeMan(&roff, c, t); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(commands, markdownName(c)), md.Bytes(), 0o644); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(man, manName(c)+"."+manSection), roff.Bytes(), 0o644)
+	})
+	if err != nil {
+		return err
 	}
 	for name, gen := range map[string]func(*bytes.Buffer) error{
 		"agcurl.bash": func(b *bytes.Buffer) error { return root.GenBashCompletionV2(b, true) },
