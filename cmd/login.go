@@ -215,6 +215,15 @@ func loginRun(ctx context.Context, opts *LoginOptions) error {
 		return err
 	}
 	if opts.InsecureStorage {
+		// Later commands find the session where $AGCURL_STORAGE or the
+		// profile's record says; a profile the environment alone gives
+		// has no record to note the file in.
+		switch {
+		case opts.Getenv("AGCURL_STORAGE") == keychain.StorageKeyring:
+			return usageErrorf("--insecure-storage contradicts AGCURL_STORAGE=keyring; unset one of them")
+		case p.cfg.Profiles[p.name] == nil && storageName != keychain.StorageFile:
+			return usageErrorf("--insecure-storage: profile %q comes from the environment only, with no configuration to record the file in; set AGCURL_STORAGE=file instead, for this and later commands", p.name)
+		}
 		storageName = keychain.StorageFile
 	}
 	store := p.storeFor(storageName)
