@@ -409,9 +409,24 @@ func configureRun(ctx context.Context, opts *ConfigureOptions) error {
 		fmt.Fprintf(opts.IO.ErrOut, "Next: AGCURL_CLIENT_SECRET=... %s --client-credentials\n", p.loginCommand())
 		return nil
 	}
+	if cur.Endpoint == endpoint && cur.ClientID == clientID && cur.Scope == scope && p.hasSession() {
+		// Only the API base, origins or the like changed: the session stays.
+		fmt.Fprintf(opts.IO.ErrOut, "Still logged in: the session is kept.\n")
+		return nil
+	}
 	fmt.Fprintf(opts.IO.ErrOut, "Redirect URI to register for this client: %s\n", firstNonEmpty(redirect, auth.DefaultRedirectURI))
 	fmt.Fprintf(opts.IO.ErrOut, "Next: %s\n", p.loginCommand())
 	return nil
+}
+
+// hasSession reports whether the profile's store holds a session for it.
+func (p *profileContext) hasSession() bool {
+	st, err := p.store()
+	if err != nil {
+		return false
+	}
+	_, err = st.Load(p.name)
+	return err == nil
 }
 
 // valueOrPrompt returns flag, else current, else asks on a terminal.
