@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -117,6 +118,43 @@ func (c *Client) authenticate(req *http.Request, form url.Values, supported []st
 		req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(secret))
 	}
 	return nil
+}
+
+// redact removes from the provider's answer that err carries (an
+// *oauth2.RetrieveError: its error_description, error_uri and body) every
+// copy of the client secret and of the other secrets the request sent (a
+// refresh token, a code), as sent: as they are, form-urlencoded, or in
+// the Basic credentials. A provider that repeats what it was sent in its
+// error must not put them in agcurl's messages or the browser's page.
+// It returns err.
+func (c *Client) redact(err error, secret string, others ...string) error {
+	var re *oauth2.RetrieveError
+	if err == nil || !errors.As(err, &re) {
+		return err
+	}
+	var pairs []string
+	add := func(s string) {
+		if s != "" {
+			pairs = append(pairs, s, "<redacted>")
+		}
+	}
+	if secret != "" {
+		id, sec := url.QueryEscape(c.ClientID), url.QueryEscape(secret)
+		add(base64.StdEncoding.EncodeToString([]byte(id + ":" + sec)))
+		add(base64.StdEncoding.EncodeToString([]byte(c.ClientID + ":" + secret)))
+	}
+	for _, s := range append(others, secret) {
+		add(url.QueryEscape(s))
+		add(url.PathEscape(s))
+		add(s)
+	}
+	if len(pairs) == 0 {
+		return err
+	}
+	r := strings.NewReplacer(pairs...)
+	re.ErrorDescription, re.ErrorURI = r.Replace(re.ErrorDescription), r.Replace(re.ErrorURI)
+	re.Body = []byte(r.Replace(string(re.Body)))
+	return err
 }
 
 // ClientAuthError reports that the provider refused to authenticate the
