@@ -39,7 +39,14 @@ func TestChooseAuthMethod(t *testing.T) {
 
 func TestCheckExtraParams(t *testing.T) {
 	for _, k := range []string{"state", "nonce", "code_challenge", "code_challenge_method", "redirect_uri", "client_id",
-		"response_type", "scope", "client_secret"} {
+		"response_type", "scope", "client_secret",
+		// Providers that read parameter names in any case (zitadel's op
+		// does) would take these for agcurl's own.
+		"State", "NONCE", "Redirect_URI", "Client_Id", "Scope",
+		// These carry, or point to, a request object whose parameters
+		// replace the query's (OIDC Core 6.1, 6.2; RFC 9101, 9126); agcurl
+		// reads the response from the redirect's query.
+		"request", "request_uri", "Request_URI", "response_mode"} {
 		var rpe *auth.ReservedParamError
 		if err := auth.CheckExtraParams(map[string]string{"access_type": "offline", k: "x"}); !errors.As(err, &rpe) || rpe.Key != k {
 			t.Errorf("%s: got %v, want a *ReservedParamError", k, err)

@@ -3,6 +3,7 @@ package cmd
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -119,7 +120,7 @@ var paramHints = map[string]string{
 // parseAuthParams parses --param KEY=VALUE values into a map (a later
 // KEY wins). With clearable, an empty value ("") is left out, so that
 // `configure --param ""` clears the set. Keys agcurl sets itself or has a
-// flag for are refused with a hint.
+// flag for, in any case, are refused with a hint.
 func parseAuthParams(raw []string, clearable bool) (map[string]string, error) {
 	var out map[string]string
 	for _, kv := range raw {
@@ -131,14 +132,19 @@ func parseAuthParams(raw []string, clearable bool) (map[string]string, error) {
 		if !ok || k == "" {
 			return nil, usageErrorf("invalid --param %q: want KEY=VALUE, e.g. access_type=offline", kv)
 		}
-		if k == "client_secret" {
+		if strings.EqualFold(k, "client_secret") {
 			return nil, usageErrorf("--param client_secret: a secret never goes in a URL or on the command line; use `agcurl configure --client-secret -`")
 		}
-		if hint, owned := paramHints[k]; owned {
-			return nil, usageErrorf("--param %s: agcurl sets %s itself; %s", k, k, hint)
+		// In any case: some providers read parameter names so.
+		lower := strings.ToLower(k)
+		if hint, owned := paramHints[lower]; owned {
+			return nil, usageErrorf("--param %s: agcurl sets %s itself; %s", k, lower, hint)
 		}
-		if err := auth.CheckExtraParams(map[string]string{k: v}); err != nil {
-			return nil, usageErrorf("--param %s: agcurl sets %s itself (it is part of the login's protocol)", k, k)
+		var reserved *auth.ReservedParamError
+		if err := auth.CheckExtraParams(map[string]string{k: v}); errors.As(err, &reserved) && reserved.Replacing {
+			return nil, usageErrorf("--param %s: it would replace the parameters agcurl sets itself (state, PKCE, redirect_uri) or where the response goes", k)
+		} else if err != nil {
+			return nil, usageErrorf("--param %s: agcurl sets %s itself (it is part of the login's protocol)", k, lower)
 		}
 		if out == nil {
 			out = map[string]string{}
