@@ -160,8 +160,11 @@ type clientSecretChange struct {
 	p      *profileContext
 	old    string // the backend of the secret before
 	stored string // the backend the new secret was stored in, if any
-	remove string // the backend whose old secret goes once the config is written
-	note   string // what to tell the user
+	// previous is the entry the new secret replaced in that backend, put
+	// back if the configuration is not written.
+	previous *keychain.Session
+	remove   string // the backend whose old secret goes once the config is written
+	note     string // what to tell the user
 }
 
 // applyClientOptions sets np's client fields from o and cur (the profile
@@ -196,6 +199,13 @@ func (o *ClientOptions) applyClientOptions(ctx context.Context, opts *ConfigureO
 		}
 		if o.InsecureStorage {
 			storage = keychain.StorageFile
+		}
+		if storage == old {
+			prev, err := p.storeFor(storage).Load(keychain.ClientSecretEntry(p.name))
+			if err != nil && !errors.Is(err, keychain.ErrNotFound) {
+				return nil, fmt.Errorf("read the client secret it replaces: %w", err)
+			}
+			ch.previous = prev
 		}
 		if err := p.saveClientSecret(ctx, storage, np.Endpoint, np.ClientID, secret); err != nil {
 			return nil, err
@@ -232,11 +242,16 @@ func (ch *clientSecretChange) finish(ctx context.Context, ios *IOStreams) error 
 	return nil
 }
 
-// undo removes a secret stored for a configuration that was not written.
+// undo takes back the secret stored for a configuration that was not
+// written: the one it replaced is put back, or, if it replaced none, it is
+// removed. The unchanged configuration finds what it had.
 func (ch *clientSecretChange) undo(ctx context.Context) {
-	// A secret stored where the old one was replaced it: the unchanged
-	// configuration still points there, so it stays.
-	if ch != nil && ch.stored != "" && ch.stored != ch.old {
+	switch {
+	case ch == nil || ch.stored == "":
+	case ch.previous != nil:
+		s := ch.previous
+		_ = ch.p.saveClientSecret(ctx, ch.stored, s.Issuer, s.ClientID, s.ClientSecret)
+	default:
 		_ = ch.p.removeClientSecret(ctx, ch.stored)
 	}
 }
