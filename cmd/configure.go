@@ -422,13 +422,20 @@ func profilesRun(ctx context.Context, opts *ProfilesOptions) error {
 			Storage     string   `json:"storage"`
 			APIBase     string   `json:"api_base,omitempty"`
 			Allowed     []string `json:"allowed_origins,omitempty"`
+			// What configure --audience, --param, --client-auth-method
+			// and --client-secret stored (where the secret is, never it).
+			Audience      []string          `json:"audience,omitempty"`
+			AuthParams    map[string]string `json:"auth_params,omitempty"`
+			AuthMethod    string            `json:"client_auth_method,omitempty"`
+			SecretStorage string            `json:"client_secret_storage,omitempty"`
 		}
 		rows := []row{}
 		for _, n := range names {
 			pr := p.cfg.Profiles[n]
 			rows = append(rows, row{n, n == p.name, pr.Endpoint, pr.ClientID,
 				firstNonEmpty(pr.Scope, auth.DefaultScope), firstNonEmpty(pr.RedirectURI, auth.DefaultRedirectURI),
-				firstNonEmpty(pr.Storage, keychain.StorageKeyring), pr.APIBase, pr.AllowedOrigins})
+				firstNonEmpty(pr.Storage, keychain.StorageKeyring), pr.APIBase, pr.AllowedOrigins,
+				pr.Audience, pr.AuthParams, pr.ClientAuthMethod, pr.ClientSecretStorage})
 		}
 		return writeJSON(opts.IO.Out, rows)
 	}
