@@ -136,6 +136,7 @@ func (c *Client) refreshGrant(ctx context.Context, refreshToken string) (*oauth2
 		tok, err = cfg.TokenSource(httpContext(ctx, c.HTTP), &oauth2.Token{RefreshToken: refreshToken}).Token()
 		return err
 	})
+	err = c.redact(err, cfg.ClientSecret, refreshToken)
 	if cae := c.clientAuthFailure("refresh the access token", cfg, err); cae != nil {
 		return nil, cae
 	}

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -119,6 +120,43 @@ func (c *Client) authenticate(req *http.Request, form url.Values, supported []st
 	return nil
 }
 
+// redact removes from the provider's answer that err carries (an
+// *oauth2.RetrieveError: its error_description, error_uri and body) every
+// copy of the client secret and of the other secrets the request sent (a
+// refresh token, a code), as sent: as they are, form-urlencoded, or in
+// the Basic credentials. A provider that repeats what it was sent in its
+// error must not put them in agcurl's messages or the browser's page.
+// It returns err.
+func (c *Client) redact(err error, secret string, others ...string) error {
+	var re *oauth2.RetrieveError
+	if err == nil || !errors.As(err, &re) {
+		return err
+	}
+	var pairs []string
+	add := func(s string) {
+		if s != "" {
+			pairs = append(pairs, s, "<redacted>")
+		}
+	}
+	if secret != "" {
+		id, sec := url.QueryEscape(c.ClientID), url.QueryEscape(secret)
+		add(base64.StdEncoding.EncodeToString([]byte(id + ":" + sec)))
+		add(base64.StdEncoding.EncodeToString([]byte(c.ClientID + ":" + secret)))
+	}
+	for _, s := range append(others, secret) {
+		add(url.QueryEscape(s))
+		add(url.PathEscape(s))
+		add(s)
+	}
+	if len(pairs) == 0 {
+		return err
+	}
+	r := strings.NewReplacer(pairs...)
+	re.ErrorDescription, re.ErrorURI = r.Replace(re.ErrorDescription), r.Replace(re.ErrorURI)
+	re.Body = []byte(r.Replace(string(re.Body)))
+	return err
+}
+
 // ClientAuthError reports that the provider refused to authenticate the
 // client (invalid_client or unauthorized_client in a 400 or 401, RFC 6749
 // 5.2) during a user's sign-in, refresh or device login: a public client
@@ -164,22 +202,38 @@ func (c *Client) clientAuthFailure(op string, cfg *oauth2.Config, err error) err
 }
 
 // reservedParams are the authorization request parameters agcurl sets
-// itself: extra parameters must not replace them.
+// itself: extra parameters must not replace them. Keys are compared in
+// any case, since some providers read parameter names so (zitadel's op
+// takes State for state).
 var reservedParams = []string{
 	"response_type", "client_id", "client_secret", "redirect_uri", "scope", "state", "nonce",
 	"code_challenge", "code_challenge_method", "code_verifier", "grant_type",
 }
 
+// replacingParams would replace agcurl's own parameters all at once (a
+// request object, or a reference to one, OIDC Core 6, RFC 9101 and 9126),
+// or take the response away from the redirect's query, where agcurl reads
+// it (response_mode).
+var replacingParams = []string{"request", "request_uri", "response_mode"}
+
 // ReservedParamError reports an extra authorization request parameter
-// that would replace one agcurl sets itself.
-type ReservedParamError struct{ Key string }
+// that would replace one agcurl sets itself, or all of them.
+type ReservedParamError struct {
+	Key string
+	// Replacing: Key is one of replacingParams.
+	Replacing bool
+}
 
 func (e *ReservedParamError) Error() string {
+	if e.Replacing {
+		return fmt.Sprintf("the authorization request parameter %q would replace agcurl's own (state, PKCE, redirect_uri) or where the response goes; it cannot be given as an extra parameter", e.Key)
+	}
 	return fmt.Sprintf("the authorization request parameter %q is agcurl's own; it cannot be given as an extra parameter", e.Key)
 }
 
 // CheckExtraParams returns a *ReservedParamError for the first key of
-// extra that agcurl sets itself in every authorization request.
+// extra, in any case, that agcurl sets itself in every authorization
+// request or that would replace those.
 func CheckExtraParams(extra map[string]string) error {
 	keys := make([]string, 0, len(extra))
 	for k := range extra {
@@ -187,8 +241,11 @@ func CheckExtraParams(extra map[string]string) error {
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		if slices.Contains(reservedParams, k) {
+		switch lower := strings.ToLower(k); {
+		case slices.Contains(reservedParams, lower):
 			return &ReservedParamError{Key: k}
+		case slices.Contains(replacingParams, lower):
+			return &ReservedParamError{Key: k, Replacing: true}
 		}
 	}
 	return nil

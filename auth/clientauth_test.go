@@ -39,7 +39,14 @@ func TestChooseAuthMethod(t *testing.T) {
 
 func TestCheckExtraParams(t *testing.T) {
 	for _, k := range []string{"state", "nonce", "code_challenge", "code_challenge_method", "redirect_uri", "client_id",
-		"response_type", "scope", "client_secret"} {
+		"response_type", "scope", "client_secret",
+		// Providers that read parameter names in any case (zitadel's op
+		// does) would take these for agcurl's own.
+		"State", "NONCE", "Redirect_URI", "Client_Id", "Scope",
+		// These carry, or point to, a request object whose parameters
+		// replace the query's (OIDC Core 6.1, 6.2; RFC 9101, 9126); agcurl
+		// reads the response from the redirect's query.
+		"request", "request_uri", "Request_URI", "response_mode"} {
 		var rpe *auth.ReservedParamError
 		if err := auth.CheckExtraParams(map[string]string{"access_type": "offline", k: "x"}); !errors.As(err, &rpe) || rpe.Key != k {
 			t.Errorf("%s: got %v, want a *ReservedParamError", k, err)
@@ -185,5 +192,55 @@ func TestConfidentialClientAgainstProvider(t *testing.T) {
 	}
 	if n := srv.Count("clientauth:authorization_code=none"); n != 1 {
 		t.Errorf("exchanges without the secret: %d, want 1", n)
+	}
+}
+
+// A secret with the characters that RFC 6749 2.3.1's form-urlencoding
+// changes (':', '%', '+', ' ', '/', '&', '=', non-ASCII) reaches the
+// bundled provider intact, by either method, at the code exchange, the
+// refresh, the client credentials grant, the revocation and (Basic only:
+// the op's device token endpoint reads no secret from the form) the device
+// grant. The op decodes Basic credentials as 2.3.1 says, so a client that
+// sent them unencoded, or encoded twice, would be refused.
+func TestConfidentialSecretEncoding(t *testing.T) {
+	const secret = "s3:cr%t+ é/&=x"
+	srv := startOP(t, testop.Options{Device: true, ConfidentialSecret: secret})
+	info := discover(t, srv)
+	ctx := context.Background()
+	for id, method := range map[string]string{testop.ConfidentialClientID: auth.AuthMethodBasic, testop.PostClientID: auth.AuthMethodPost} {
+		c := &auth.Client{Provider: info, ClientID: id, AuthMethod: method,
+			ClientSecret: func() (string, error) { return secret, nil }}
+		errs := make(chan error, 1)
+		s, err := c.Login(ctx, auth.LoginOptions{
+			RandomPort: true, Browser: browser.Async{Errs: errs}, ShowURL: func(string, error) {}, Timeout: 20 * time.Second,
+		})
+		if err != nil {
+			t.Fatalf("%s: login: %v", method, err)
+		}
+		<-errs
+		if s, err = c.Refresh(ctx, s); err != nil {
+			t.Fatalf("%s: refresh: %v", method, err)
+		}
+		if err := c.Revoke(ctx, s.RefreshToken); err != nil {
+			t.Fatalf("%s: revoke: %v", method, err)
+		}
+		if _, err := c.ClientCredentials(ctx, auth.ClientCredentialsOptions{}); err != nil {
+			t.Fatalf("%s: client credentials: %v", method, err)
+		}
+		ops := []string{"authorization_code", "refresh_token", "revoke", "client_credentials"}
+		if method == auth.AuthMethodBasic {
+			if _, err := c.Device(ctx, auth.DeviceOptions{Timeout: 20 * time.Second, Show: func(_, _, complete string) {
+				go func() { errs <- browser.Follow(ctx, complete) }()
+			}}); err != nil {
+				t.Fatalf("%s: device: %v", method, err)
+			}
+			<-errs
+			ops = append(ops, "device_authorization", "urn:ietf:params:oauth:grant-type:device_code")
+		}
+		for _, op := range ops {
+			if n := srv.Count("clientauth:" + op + "=" + method); n < 1 {
+				t.Errorf("%s: %s not authenticated so", method, op)
+			}
+		}
 	}
 }

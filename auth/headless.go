@@ -94,6 +94,7 @@ func (c *Client) ClientCredentials(ctx context.Context, o ClientCredentialsOptio
 	obtained := c.now()
 	tok, err := cfg.Token(httpContext(ctx, c.HTTP))
 	if err != nil {
+		err = c.redact(err, secret)
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && (re.ErrorCode == "invalid_client" || re.ErrorCode == "unauthorized_client") &&
 			re.Response != nil && (re.Response.StatusCode == http.StatusBadRequest || re.Response.StatusCode == http.StatusUnauthorized) {
@@ -171,6 +172,7 @@ func (c *Client) Device(ctx context.Context, o DeviceOptions) (*keychain.Session
 	}
 	hctx := httpContext(ctx, c.HTTP)
 	da, err := c.deviceAuthorize(hctx, cfg, extra)
+	err = c.redact(err, cfg.ClientSecret)
 	if cae := c.clientAuthFailure("device authorization", cfg, err); cae != nil {
 		return nil, cae
 	}
@@ -195,6 +197,7 @@ func (c *Client) Device(ctx context.Context, o DeviceOptions) (*keychain.Session
 	defer cancel()
 	tok, err := cfg.DeviceAccessToken(pctx, da)
 	if err != nil {
+		err = c.redact(err, cfg.ClientSecret, da.DeviceCode)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}

@@ -59,8 +59,9 @@ func (c *capReader) Read(p []byte) (int, error) {
 func (c *capReader) Close() error { return c.r.Close() }
 
 // httpClient returns a copy of c (http.DefaultClient when nil) whose
-// response bodies are capped at MaxResponseBytes. Every request auth makes
-// to a provider goes through it.
+// response bodies are capped at MaxResponseBytes and whose redirects
+// follow providerRedirects. Every request auth makes to a provider goes
+// through it.
 func httpClient(c *http.Client) *http.Client {
 	if c == nil {
 		c = http.DefaultClient
@@ -74,7 +75,35 @@ func httpClient(c *http.Client) *http.Client {
 	}
 	cc := *c
 	cc.Transport = capTransport{base: base}
+	cc.CheckRedirect = providerRedirects(c.CheckRedirect)
 	return &cc
+}
+
+// providerRedirects is the redirect policy of requests to a provider,
+// before next (Go's default when nil). A request that is not a GET (to
+// the token, device authorization and revocation endpoints) carries
+// credentials: a code, a refresh token, a client secret in its body or
+// its Authorization header, which Go would send again to a 307's or
+// 308's target, and keep in the header for another port or scheme of the
+// same host. It is never redirected: the redirect is its answer, which
+// callers take as the error it is. A GET (discovery, JWKS, userinfo with
+// its access token) is followed only to https, or http on loopback.
+func providerRedirects(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if m := via[0].Method; m != http.MethodGet && m != http.MethodHead {
+			return http.ErrUseLastResponse
+		}
+		if err := checkSecureURL(req.URL.String()); err != nil {
+			return fmt.Errorf("%s redirected: %w", via[len(via)-1].URL.Redacted(), err)
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
 }
 
 // tooLarge reports whether err, or its text (go-oidc flattens errors with

@@ -317,6 +317,7 @@ func (c *Client) finishLogin(ctx context.Context, opts LoginOptions, cfg *oauth2
 	hctx := httpContext(ctx, c.HTTP)
 	obtained := c.now()
 	tok, err := cfg.Exchange(hctx, res.code, oauth2.VerifierOption(verifier))
+	err = c.redact(err, cfg.ClientSecret, res.code, verifier)
 	if cae := c.clientAuthFailure("code exchange", cfg, err); cae != nil {
 		return nil, cae
 	}

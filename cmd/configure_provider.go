@@ -3,6 +3,7 @@ package cmd
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -119,7 +120,7 @@ var paramHints = map[string]string{
 // parseAuthParams parses --param KEY=VALUE values into a map (a later
 // KEY wins). With clearable, an empty value ("") is left out, so that
 // `configure --param ""` clears the set. Keys agcurl sets itself or has a
-// flag for are refused with a hint.
+// flag for, in any case, are refused with a hint.
 func parseAuthParams(raw []string, clearable bool) (map[string]string, error) {
 	var out map[string]string
 	for _, kv := range raw {
@@ -131,14 +132,19 @@ func parseAuthParams(raw []string, clearable bool) (map[string]string, error) {
 		if !ok || k == "" {
 			return nil, usageErrorf("invalid --param %q: want KEY=VALUE, e.g. access_type=offline", kv)
 		}
-		if k == "client_secret" {
+		if strings.EqualFold(k, "client_secret") {
 			return nil, usageErrorf("--param client_secret: a secret never goes in a URL or on the command line; use `agcurl configure --client-secret -`")
 		}
-		if hint, owned := paramHints[k]; owned {
-			return nil, usageErrorf("--param %s: agcurl sets %s itself; %s", k, k, hint)
+		// In any case: some providers read parameter names so.
+		lower := strings.ToLower(k)
+		if hint, owned := paramHints[lower]; owned {
+			return nil, usageErrorf("--param %s: agcurl sets %s itself; %s", k, lower, hint)
 		}
-		if err := auth.CheckExtraParams(map[string]string{k: v}); err != nil {
-			return nil, usageErrorf("--param %s: agcurl sets %s itself (it is part of the login's protocol)", k, k)
+		var reserved *auth.ReservedParamError
+		if err := auth.CheckExtraParams(map[string]string{k: v}); errors.As(err, &reserved) && reserved.Replacing {
+			return nil, usageErrorf("--param %s: it would replace the parameters agcurl sets itself (state, PKCE, redirect_uri) or where the response goes", k)
+		} else if err != nil {
+			return nil, usageErrorf("--param %s: agcurl sets %s itself (it is part of the login's protocol)", k, lower)
 		}
 		if out == nil {
 			out = map[string]string{}
@@ -154,8 +160,11 @@ type clientSecretChange struct {
 	p      *profileContext
 	old    string // the backend of the secret before
 	stored string // the backend the new secret was stored in, if any
-	remove string // the backend whose old secret goes once the config is written
-	note   string // what to tell the user
+	// previous is the entry the new secret replaced in that backend, put
+	// back if the configuration is not written.
+	previous *keychain.Session
+	remove   string // the backend whose old secret goes once the config is written
+	note     string // what to tell the user
 }
 
 // applyClientOptions sets np's client fields from o and cur (the profile
@@ -190,6 +199,13 @@ func (o *ClientOptions) applyClientOptions(ctx context.Context, opts *ConfigureO
 		}
 		if o.InsecureStorage {
 			storage = keychain.StorageFile
+		}
+		if storage == old {
+			prev, err := p.storeFor(storage).Load(keychain.ClientSecretEntry(p.name))
+			if err != nil && !errors.Is(err, keychain.ErrNotFound) {
+				return nil, fmt.Errorf("read the client secret it replaces: %w", err)
+			}
+			ch.previous = prev
 		}
 		if err := p.saveClientSecret(ctx, storage, np.Endpoint, np.ClientID, secret); err != nil {
 			return nil, err
@@ -226,11 +242,16 @@ func (ch *clientSecretChange) finish(ctx context.Context, ios *IOStreams) error 
 	return nil
 }
 
-// undo removes a secret stored for a configuration that was not written.
+// undo takes back the secret stored for a configuration that was not
+// written: the one it replaced is put back, or, if it replaced none, it is
+// removed. The unchanged configuration finds what it had.
 func (ch *clientSecretChange) undo(ctx context.Context) {
-	// A secret stored where the old one was replaced it: the unchanged
-	// configuration still points there, so it stays.
-	if ch != nil && ch.stored != "" && ch.stored != ch.old {
+	switch {
+	case ch == nil || ch.stored == "":
+	case ch.previous != nil:
+		s := ch.previous
+		_ = ch.p.saveClientSecret(ctx, ch.stored, s.Issuer, s.ClientID, s.ClientSecret)
+	default:
 		_ = ch.p.removeClientSecret(ctx, ch.stored)
 	}
 }

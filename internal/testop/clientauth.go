@@ -33,12 +33,16 @@ func (c confidentialClient) RedirectURIGlobs() []string {
 }
 func (c confidentialClient) PostLogoutRedirectURIGlobs() []string { return nil }
 
-func confidentialClients(tokenType op.AccessTokenType) map[string]*client {
+func confidentialClients(tokenType op.AccessTokenType, secret string) map[string]*client {
 	grants := []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeDeviceCode, oidc.GrantTypeClientCredentials}
+	basic, post := ConfidentialClientSecret, PostClientSecret
+	if secret != "" {
+		basic, post = secret, secret
+	}
 	return map[string]*client{
-		ConfidentialClientID: {id: ConfidentialClientID, secret: ConfidentialClientSecret, appType: op.ApplicationTypeWeb,
+		ConfidentialClientID: {id: ConfidentialClientID, secret: basic, appType: op.ApplicationTypeWeb,
 			authMethod: oidc.AuthMethodBasic, grants: grants, tokenType: tokenType, anyLoopbackPort: true},
-		PostClientID: {id: PostClientID, secret: PostClientSecret, appType: op.ApplicationTypeWeb,
+		PostClientID: {id: PostClientID, secret: post, appType: op.ApplicationTypeWeb,
 			authMethod: oidc.AuthMethodPost, grants: grants, tokenType: tokenType, anyLoopbackPort: true},
 	}
 }

@@ -90,6 +90,9 @@ type Options struct {
 	// NoRevocation leaves revocation_endpoint out of discovery, as
 	// Microsoft Entra ID does.
 	NoRevocation bool
+	// ConfidentialSecret, when not empty, is the secret of both
+	// confidential clients instead of theirs.
+	ConfidentialSecret string
 }
 
 // Server is a running provider and API. Close stops both.
@@ -173,7 +176,7 @@ func Start(opts Options) (*Server, error) {
 			tokenType:  op.AccessTokenTypeJWT,
 		},
 	}
-	for id, c := range confidentialClients(tokenType) {
+	for id, c := range confidentialClients(tokenType, opts.ConfidentialSecret) {
 		clients[id] = c
 	}
 	s.store = newStorage(&s.opts, clients)
