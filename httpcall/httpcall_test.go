@@ -471,3 +471,31 @@ func TestWriteOut(t *testing.T) {
 		t.Fatal("CheckWriteOut")
 	}
 }
+
+// A retry after a refresh sends the new token: the token set on one
+// attempt must not stay in the request as if the user had given it.
+func TestRetryAfterRefreshSendsTheNewToken(t *testing.T) {
+	var auths []string
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auths = append(auths, r.Header.Get("Authorization"))
+		switch {
+		case r.Header.Get("Authorization") != "Bearer new-token":
+			w.WriteHeader(http.StatusUnauthorized)
+		case n.Add(1) == 1:
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	s := &Sender{Client: newClient(t), Tokens: &fakeTokens{token: "old"}, Retries: 1,
+		Sleep: func(context.Context, time.Duration) error { return nil }}
+	req, _ := Build(Options{URL: srv.URL}, OSOpener{})
+	res, err := s.Do(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Response.Body.Close()
+	if res.Response.StatusCode != 200 || strings.Join(auths, ",") != "Bearer old,Bearer new-token,Bearer new-token" {
+		t.Errorf("status %d; sent %q", res.Response.StatusCode, auths)
+	}
+}
