@@ -459,16 +459,19 @@ func TestRetryAfter(t *testing.T) {
 }
 
 func TestWriteOut(t *testing.T) {
-	resp := &http.Response{StatusCode: 201, Header: http.Header{"Content-Type": {"application/json"}, "X-Id": {"7"}},
+	resp := &http.Response{StatusCode: 201, ProtoMajor: 1, ProtoMinor: 1, Header: http.Header{"Content-Type": {"application/json"}, "X-Id": {"7"}},
 		Request: &http.Request{URL: &url.URL{Scheme: "https", Host: "h", Path: "/a"}}}
 	var out, errOut bytes.Buffer
-	WriteOut(&out, &errOut, `%{http_code} %{header{x-id}} %%{x}\t%{stderr}%{size_download}\n`,
-		WriteOutVars{Response: resp, SizeDownload: 42, TimeTotal: 1500 * time.Millisecond})
-	if out.String() != "201 7 %{x}\t" || errOut.String() != "42\n" {
+	var warnings []string
+	start := time.Now()
+	WriteOut(WriteOutStreams{Stdout: &out, Stderr: &errOut, Warn: func(m string) { warnings = append(warnings, m) }},
+		`%{http_code} %header{X-ID} %%{x} %{HTTP_VERSION}\t%{bogus}%{stderr}%{size_download} %{time_total}\n`,
+		WriteOutVars{Response: resp, SizeDownload: 42, Start: start, End: start.Add(1500 * time.Millisecond)})
+	if out.String() != "201 7 %{x} 1.1\t" || errOut.String() != "42 1.500000\n" {
 		t.Fatalf("stdout %q stderr %q", out.String(), errOut.String())
 	}
-	if CheckWriteOut("%{http_code}%{header{x}}%{json}") != nil || CheckWriteOut("%{bogus}") == nil {
-		t.Fatal("CheckWriteOut")
+	if len(warnings) != 1 || warnings[0] != "unknown --write-out variable: 'bogus'" {
+		t.Fatalf("warnings %q", warnings)
 	}
 }
 
