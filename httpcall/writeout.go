@@ -91,6 +91,10 @@ var writeOutNames = []string{
 	"url_effective", "urlnum",
 }
 
+// WriteOutVariables returns the names of the -w variables WriteOut knows
+// (besides json, header_json, onerror, stdout and stderr), in curl's order.
+func WriteOutVariables() []string { return append([]string(nil), writeOutNames...) }
+
 // unsupported are curl's variables that agcurl cannot know.
 var unsupported = map[string]bool{"certs": true, "ssl_verify_result": true, "proxy_ssl_verify_result": true}
 
@@ -102,6 +106,11 @@ func (v WriteOutVars) values() map[string]woValue {
 		final = e.response()
 	}
 	resp := v.Response
+	if resp == nil && e != nil {
+		// A response that came but was not written: the one a transfer
+		// stopped at when it met --max-redirs, as curl reports it.
+		resp = e.resp
+	}
 	code := 0
 	if resp != nil {
 		code = resp.StatusCode

@@ -32,8 +32,9 @@ import (
 //	GET /v1/orders[?q=...]            a list of orders; POST creates one
 //	GET /v1/report                    a small CSV report
 //	GET /v1/health                    {"ok": true}
-//	GET /v1/wire[?hop=N|early=1|plain=1]  a head written byte by byte: names out
-//	                                  of order, mixed case, repeated (wire.go)
+//	GET /v1/wire[?hop=N|early=1|code=N|plain=1]  a head written byte by byte:
+//	                                  names out of order, mixed case, repeated
+//	                                  (wire.go)
 //
 // (/v1/orders, /v1/report and /v1/health are the ones the commands'
 // examples and the README call.)

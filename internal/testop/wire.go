@@ -2,8 +2,10 @@ package testop
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +18,7 @@ const WireBody = `{"wire":true}` + "\n"
 //
 //	hop=N    a 302 to /v1/wire?hop=N-1 (to /v1/wire from hop=1)
 //	early=1  a 103 Early Hints head before the answer
+//	code=N   status N instead of 200
 //	plain=1  no name repeated (for %{header_json}, which curl 7.88 gets
 //	         wrong on repeated names)
 //
@@ -23,7 +26,7 @@ const WireBody = `{"wire":true}` + "\n"
 // of order, in mixed case and repeated, and one value is padded with
 // blanks, so that a client that rebuilds heads from a parsed map, or
 // trims or re-cases them, shows a difference.
-func wireHead(q map[string][]string, bodyLen int) string {
+func wireHead(q url.Values, bodyLen int) string {
 	get := func(k string) string {
 		if v := q[k]; len(v) > 0 {
 			return v[0]
@@ -41,7 +44,11 @@ func wireHead(q map[string][]string, bodyLen int) string {
 	if get("early") == "1" {
 		b.WriteString("HTTP/1.1 103 Early Hints\r\nLink: </v1/me>; rel=preload\r\n\r\n")
 	}
-	b.WriteString("HTTP/1.1 200 OK\r\nX-Zeta: last-first\r\ncontent-type: application/json\r\n")
+	code := http.StatusOK
+	if c, err := strconv.Atoi(get("code")); err == nil && c >= 200 && c <= 599 {
+		code = c
+	}
+	fmt.Fprintf(&b, "HTTP/1.1 %d %s\r\nX-Zeta: last-first\r\ncontent-type: application/json\r\n", code, http.StatusText(code))
 	if get("plain") != "1" {
 		b.WriteString("Set-Cookie: a=1\r\n")
 	}
@@ -63,6 +70,9 @@ func (s *Server) wire(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "/v1/wire needs HTTP/1.1", http.StatusHTTPVersionNotSupported)
 		return
 	}
+	// The body is read before the answer, as a server that keeps the
+	// connection must; then the client has sent it all.
+	_, _ = io.Copy(io.Discard, r.Body)
 	conn, brw, err := hj.Hijack()
 	if err != nil {
 		return
@@ -75,6 +85,9 @@ func (s *Server) wire(w http.ResponseWriter, r *http.Request) {
 		_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 		next, err := http.ReadRequest(brw.Reader)
 		if err != nil {
+			return
+		}
+		if _, err := io.Copy(io.Discard, next.Body); err != nil {
 			return
 		}
 		s.inc("api:" + next.URL.Path)
@@ -95,7 +108,7 @@ func (s *Server) wire(w http.ResponseWriter, r *http.Request) {
 func (s *Server) answerWire(conn net.Conn, r *http.Request) bool {
 	head := wireHead(r.URL.Query(), len(WireBody))
 	out := head
-	if r.Method != http.MethodHead && strings.HasPrefix(head[strings.LastIndex(head, "HTTP/1.1 "):], "HTTP/1.1 200") {
+	if r.Method != http.MethodHead && !strings.HasPrefix(head[strings.LastIndex(head, "HTTP/1.1 "):], "HTTP/1.1 302") {
 		out += WireBody
 	}
 	_, err := conn.Write([]byte(out))
