@@ -25,6 +25,7 @@ import (
 
 // compatUA is the User-Agent both send, so that requests are the same size.
 const compatUA = "compat-test/1"
+
 type run struct {
 	stdout, stderr string
 	code           int
