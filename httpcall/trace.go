@@ -37,21 +37,31 @@ const maxRecordedHead = 1 << 20
 //
 // Exchanges are sequential: one request at a time, as a Sender sends them.
 type Recorder struct {
-	mu   sync.Mutex
-	cur  *exchange // between Tracer.Request and Tracer.Response
-	list []*exchange
+	mu        sync.Mutex
+	cur       *exchange // between Tracer.Request and Tracer.Response
+	list      []*exchange
+	installed map[*http.Transport]bool
 }
 
 // Install instruments s.Client's transport (an *http.Transport, as
-// NewClient makes) and chains the Recorder before s.Tracer. The returned
-// context carries the Recorder's httptrace hooks: pass it to s.Do.
+// NewClient makes) and chains the Recorder before s.Tracer; installing it
+// again on the same Sender changes nothing. The returned context carries
+// the Recorder's httptrace hooks: pass it to s.Do, then call Transfer.
 func (r *Recorder) Install(ctx context.Context, s *Sender) context.Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if s.Client != nil {
-		if t, ok := s.Client.Transport.(*http.Transport); ok {
+		if t, ok := s.Client.Transport.(*http.Transport); ok && !r.installed[t] {
+			if r.installed == nil {
+				r.installed = map[*http.Transport]bool{}
+			}
+			r.installed[t] = true
 			r.instrument(t)
 		}
 	}
-	s.Tracer = recTracer{r: r, next: s.Tracer}
+	if rt, ok := s.Tracer.(recTracer); !ok || rt.r != r {
+		s.Tracer = recTracer{r: r, next: s.Tracer}
+	}
 	return httptrace.WithClientTrace(ctx, r.clientTrace())
 }
 
@@ -351,19 +361,13 @@ type recConn struct {
 	net.Conn
 	tlsState *tls.ConnectionState // when the Recorder did the handshake
 	written  atomic.Int64
-	mu       sync.Mutex
-	tap      *tap
+	tap      atomic.Pointer[tap]
 }
 
 func (c *recConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	if n > 0 {
-		c.mu.Lock()
-		t := c.tap
-		c.mu.Unlock()
-		if t != nil {
-			t.add(p[:n])
-		}
+	if t := c.tap.Load(); t != nil && n > 0 && !t.add(p[:n]) {
+		c.tap.CompareAndSwap(t, nil) // stopped: the body streams untouched
 	}
 	return n, err
 }
@@ -382,11 +386,7 @@ func (c *recConn) Write(p []byte) (int, error) {
 // record starts a new tap, ending the one before.
 func (c *recConn) record() *tap {
 	t := &tap{}
-	c.mu.Lock()
-	old := c.tap
-	c.tap = t
-	c.mu.Unlock()
-	if old != nil {
+	if old := c.tap.Swap(t); old != nil {
 		old.pause()
 	}
 	return t
@@ -400,16 +400,20 @@ type tap struct {
 	stopped bool
 }
 
-func (t *tap) add(p []byte) {
+// add records p; false once the tap is stopped.
+func (t *tap) add(p []byte) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch {
-	case t.stopped || t.over:
+	case t.stopped:
+		return false
+	case t.over:
 	case len(t.buf)+len(p) > maxRecordedHead:
 		t.over = true
 	default:
 		t.buf = append(t.buf, p...)
 	}
+	return true
 }
 
 // pause stops recording; stop also returns what was recorded and whether

@@ -2,6 +2,7 @@ package httpcall
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -10,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -375,4 +377,64 @@ func testCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	ts.Close()
 	cert := ts.TLS.Certificates[0]
 	return cert, ts.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
+}
+
+// One Recorder serves a Sender for several transfers: installed again it
+// neither wraps the connections twice nor records an exchange twice.
+func TestRecorderInstalledAgain(t *testing.T) {
+	srv, _ := wireServer(t, nil, wireRoutes)
+	rec := &Recorder{}
+	s := &Sender{Client: newClient(t)}
+	for i := 0; i < 3; i++ {
+		req, _ := Build(Options{URL: srv + "/odd"}, OSOpener{})
+		res, err := s.Do(rec.Install(context.Background(), s), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, res.Response.Body)
+		res.Response.Body.Close()
+		tr := rec.Transfer(res)
+		if headsOf(tr) != oddHead || len(tr.chain) != 1 {
+			t.Fatalf("transfer %d: %d exchanges, heads %q", i, len(tr.chain), headsOf(tr))
+		}
+	}
+	if _, ok := s.Tracer.(recTracer).next.(recTracer); ok {
+		t.Error("the Recorder is chained twice")
+	}
+}
+
+// BenchmarkDownload streams a 64 MiB body, with and without the Recorder:
+// once the head is in, the Recorder's connection passes reads through.
+func BenchmarkDownload(b *testing.B) {
+	const size = 64 << 20
+	chunk := bytes.Repeat([]byte("a"), 1<<16)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(size))
+		for n := 0; n < size; n += len(chunk) {
+			w.Write(chunk)
+		}
+	}))
+	b.Cleanup(srv.Close)
+	for _, recorded := range []bool{false, true} {
+		b.Run(map[bool]string{false: "plain", true: "recorded"}[recorded], func(b *testing.B) {
+			client, _ := NewClient(ClientOptions{})
+			s := &Sender{Client: client}
+			rec := &Recorder{}
+			b.SetBytes(size)
+			for i := 0; i < b.N; i++ {
+				ctx := context.Background()
+				if recorded {
+					ctx = rec.Install(ctx, s)
+				}
+				req, _ := Build(Options{URL: srv.URL}, OSOpener{})
+				res, err := s.Do(ctx, req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				io.Copy(io.Discard, res.Response.Body)
+				res.Response.Body.Close()
+				rec.Transfer(res)
+			}
+		})
+	}
 }
