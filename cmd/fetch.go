@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"net/url"
 	"path"
 	"strings"
@@ -39,6 +40,7 @@ type FetchOptions struct {
 	Compressed      bool
 	Include         bool
 	Head            bool
+	DumpHeader      string
 	Output          string
 	RemoteName      bool
 	Silent          bool
@@ -103,7 +105,31 @@ the token is refreshed once and the request sent again (when the body can be
 replayed).
 
 A URL starting with "/" is relative to the profile's API base
-(agcurl configure --api-base). A URL without a scheme gets https://.`,
+(agcurl configure --api-base). A URL without a scheme gets https://.
+
+Headers (-i, -I, -D): each response's head is written as it came on the
+wire for HTTP/1.x, header order, case and repeats kept, and with -L the head
+of every redirect and 1xx answer too, as curl does. HTTP/2 heads are written
+as curl writes them ("HTTP/2 200", lower-case names) but with the names
+sorted, as are https heads through an http proxy: net/http keeps no order
+there. On a terminal, control characters from the server are escaped.
+
+Write-out (-w FORMAT, or -w @FILE): after the transfer, FORMAT is written
+with curl 7.88's variables filled in, and \n, \r, \t and %% expanded:
+  %{content_type} %{errormsg} %{exitcode} %{filename_effective}
+  %{ftp_entry_path} %{http_code} %{http_connect} %{http_version}
+  %{local_ip} %{local_port} %{method} %{num_certs} %{num_connects}
+  %{num_headers} %{num_redirects} %{num_retries} %{redirect_url}
+  %{referer} %{remote_ip} %{remote_port} %{response_code} %{scheme}
+  %{size_download} %{size_header} %{size_request} %{size_upload}
+  %{speed_download} %{speed_upload} %{time_appconnect} %{time_connect}
+  %{time_namelookup} %{time_pretransfer} %{time_redirect}
+  %{time_starttransfer} %{time_total} %{url} %{url_effective} %{urlnum}
+%header{NAME} is a header of the last response, %{header_json} all of them,
+%{json} every variable above; %{stderr} and %{stdout} switch the stream and
+%{onerror} ends the output unless the transfer failed. Times are seconds
+with 6 decimals, speeds bytes per second. An unknown variable is reported
+on stderr and left out, as curl does.`,
 		Example: `  agcurl fetch https://api.example.com/v1/me
   agcurl fetch https://api.example.com/v1/orders --json '{"sku":"A1"}'
   agcurl fetch /v1/orders -G --data-urlencode 'q=red shoes' --jq '.items[].id'
@@ -148,12 +174,13 @@ A URL starting with "/" is relative to the profile's API base
 	fl.BoolVar(&o.Compressed, "compressed", false, "ask for a compressed response (gzip, deflate) and decompress it")
 	fl.BoolVarP(&o.Include, "include", "i", false, "write the status line and response headers before the body")
 	fl.BoolVarP(&o.Head, "head", "I", false, "send HEAD and write the status line and headers only")
+	fl.StringVarP(&o.DumpHeader, "dump-header", "D", "", "write every response's headers, as received, to this file (\"-\": stdout)")
 	fl.StringVarP(&o.Output, "output", "o", "", "write the body to this file instead of stdout (\"-\": stdout, even binary)")
 	fl.BoolVarP(&o.RemoteName, "remote-name", "O", false, "write the body to a file named like the URL's last path segment")
 	fl.BoolVarP(&o.Silent, "silent", "s", false, "no progress, warnings or error messages (with -S: still errors)")
 	fl.BoolVarP(&o.ShowError, "show-error", "S", false, "with -s: show errors")
 	fl.BoolVarP(&o.Verbose, "verbose", "v", false, "trace requests and responses on stderr (token and cookies redacted)")
-	fl.StringVarP(&o.WriteOut, "write-out", "w", "", "write this after the transfer: %{http_code}, %{content_type}, %{size_download}, %{time_total}, %{url_effective}, %{json}, %{header_json}, ...")
+	fl.StringVarP(&o.WriteOut, "write-out", "w", "", "write this after the transfer (@file: read it from a file); see \"Write-out\" below")
 	fl.BoolVarP(&o.Fail, "fail", "f", false, "exit 22 without writing the body when the status is 400 or above")
 	fl.BoolVar(&o.FailWithBody, "fail-with-body", false, "exit 22 when the status is 400 or above, after writing the body")
 	fl.BoolVarP(&o.Location, "location", "L", false, "follow redirects (the token only to the same origin)")
@@ -181,9 +208,10 @@ func seconds(s float64) time.Duration {
 }
 
 // validate returns the usage error in o, if any: options that exclude each
-// other, bad numbers, a --jq expression that does not compile and, when it
-// is given inline, a -w format naming an unknown variable. maxRedirsSet
-// says whether --max-redirs was given.
+// other, bad numbers and a --jq expression that does not compile.
+// maxRedirsSet says whether --max-redirs was given. (An unknown -w variable
+// is not an error: curl warns when it writes the -w output, and so does
+// agcurl.)
 func (o *FetchOptions) validate(maxRedirsSet bool) error {
 	for _, pair := range [][2]bool{{o.Raw, o.Pretty}, {o.Fail, o.FailWithBody}} {
 		if pair[0] && pair[1] {
@@ -209,12 +237,6 @@ func (o *FetchOptions) validate(maxRedirsSet bool) error {
 	}
 	if o.JQ != "" {
 		if _, err := httpcall.CompileJQ(o.JQ); err != nil {
-			return err
-		}
-	}
-	// -w @file and -w @- are read when the command runs, and checked then.
-	if o.WriteOut != "" && !strings.HasPrefix(o.WriteOut, "@") {
-		if err := httpcall.CheckWriteOut(o.WriteOut); err != nil {
 			return err
 		}
 	}
@@ -247,9 +269,6 @@ func fetchRun(ctx context.Context, o *FetchOptions) error {
 	if writeOut != "" {
 		var err error
 		if writeOut, err = writeOutFormat(o.IO.In, writeOut); err != nil {
-			return err
-		}
-		if err := httpcall.CheckWriteOut(writeOut); err != nil {
 			return err
 		}
 	}
@@ -337,53 +356,75 @@ func fetchRun(ctx context.Context, o *FetchOptions) error {
 		defer cancel()
 	}
 
+	var dump io.WriteCloser
+	if o.DumpHeader != "" {
+		if dump, err = httpcall.OpenDumpHeader(o.DumpHeader, o.IO.Out); err != nil {
+			closeBody()
+			return err
+		}
+		defer dump.Close()
+	}
+
 	start := time.Now()
-	res, err := s.Do(ctx, req)
-	firstByte := time.Since(start)
-	var st httpcall.Stats
+	rec := &httpcall.Recorder{}
+	res, err := s.Do(rec.Install(ctx, s), req)
+	transfer := rec.Transfer(res)
+	var resp *http.Response
 	if err != nil {
 		closeBody()
 	} else {
-		out := httpcall.Output{
-			Stdout:       o.IO.Out,
-			StdoutTTY:    o.IO.OutTTY,
-			Colors:       jsonColors(o.IO.ColorOut),
-			Include:      o.Include || o.Head,
-			OutputPath:   output,
-			Fail:         o.Fail,
-			FailWithBody: o.FailWithBody,
-			Compressed:   o.Compressed,
-		}
-		switch {
-		case o.Raw:
-			out.Style = httpcall.StyleRaw
-		case o.Pretty:
-			out.Style = httpcall.StylePretty
-		}
-		out.JQ = jq
-		if output != "" && output != "-" && o.IO.ErrTTY && !o.Silent {
-			out.Progress = o.IO.ErrOut
-		}
-		st, err = httpcall.WriteResponse(out, res.Response)
+		resp = res.Response
+	}
+	out := httpcall.Output{
+		Stdout:       o.IO.Out,
+		StdoutTTY:    o.IO.OutTTY,
+		Colors:       jsonColors(o.IO.ColorOut),
+		Include:      o.Include || o.Head,
+		Transfer:     transfer,
+		OutputPath:   output,
+		Fail:         o.Fail,
+		FailWithBody: o.FailWithBody,
+		Compressed:   o.Compressed,
+		JQ:           jq,
+	}
+	if dump != nil {
+		out.DumpHeader, out.DumpHeaderTTY = dump, o.DumpHeader == "-" && o.IO.OutTTY
+	}
+	switch {
+	case o.Raw:
+		out.Style = httpcall.StyleRaw
+	case o.Pretty:
+		out.Style = httpcall.StylePretty
+	}
+	if output != "" && output != "-" && o.IO.ErrTTY && !o.Silent {
+		out.Progress = o.IO.ErrOut
+	}
+	st, werr := httpcall.WriteResponse(out, resp)
+	if err == nil {
+		err = werr
 	}
 	if ctx.Err() == context.DeadlineExceeded && err != nil {
 		err = &httpcall.TransportError{Code: 28, Err: fmt.Errorf("operation timed out after %s", seconds(o.MaxTime))}
 	}
 	if writeOut != "" {
 		v := httpcall.WriteOutVars{
-			URL: o.URL, SizeDownload: st.SizeDownload, SizeHeader: st.SizeHeader,
-			TimeStart: firstByte, TimeTotal: time.Since(start), ExitCode: exitCode(err),
+			Transfer: transfer, Response: resp, URL: o.URL, URLEffective: req.URL.String(), Method: req.Method,
+			Referer: o.Referer, Filename: output, SizeDownload: st.SizeDownload, SizeHeader: st.SizeHeader,
+			Start: start, End: time.Now(), ExitCode: exitCode(err),
 		}
 		if res != nil {
-			v.Response, v.NumRedirects, v.NumRetries, v.SizeUpload, v.Method = res.Response, res.Redirects, res.Retries, res.UploadSize, res.Method
+			v.NumRedirects, v.NumRetries, v.SizeUpload = res.Redirects, res.Retries, res.UploadSize
 			if res.URL != nil {
-				v.URLEffective = res.URL.String()
+				v.URLEffective, v.Method = res.URL.String(), res.Method
 			}
 		}
 		if err != nil {
 			v.ErrorMsg = termsafe.String(withRemedy(err).Error())
 		}
-		httpcall.WriteOut(o.IO.Out, o.IO.ErrOut, writeOut, v)
+		httpcall.WriteOut(httpcall.WriteOutStreams{
+			Stdout: o.IO.Out, Stderr: o.IO.ErrOut, StdoutTTY: o.IO.OutTTY, StderrTTY: o.IO.ErrTTY,
+			Warn: func(msg string) { fmt.Fprintln(o.IO.ErrOut, "agcurl: "+msg) },
+		}, writeOut, v)
 	}
 	return err
 }

@@ -132,6 +132,10 @@ func TestNewCmdFetchFlags(t *testing.T) {
 		{[]string{"-v"}, func(o *FetchOptions) { o.Verbose = true }},
 		{[]string{"-w", "%{http_code}\n"}, func(o *FetchOptions) { o.WriteOut = "%{http_code}\n" }},
 		{[]string{"--write-out", "@fmt.txt"}, func(o *FetchOptions) { o.WriteOut = "@fmt.txt" }}, // read when run
+		// An unknown variable is warned about when the -w output is written, as curl does.
+		{[]string{"-w", "%{nonsense}"}, func(o *FetchOptions) { o.WriteOut = "%{nonsense}" }},
+		{[]string{"-D", "h.txt"}, func(o *FetchOptions) { o.DumpHeader = "h.txt" }},
+		{[]string{"--dump-header", "-"}, func(o *FetchOptions) { o.DumpHeader = "-" }},
 		{[]string{"-f"}, func(o *FetchOptions) { o.Fail = true }},
 		{[]string{"--fail-with-body"}, func(o *FetchOptions) { o.FailWithBody = true }},
 		{[]string{"-L"}, func(o *FetchOptions) { o.Location = true }},
@@ -242,7 +246,6 @@ func TestNewCmdFetchUsageErrors(t *testing.T) {
 		{[]string{"--retry", "-1"}, "--retry must not be negative"},
 		{[]string{"--max-redirs", "3"}, "--max-redirs needs -L"},
 		{[]string{"--jq", ".["}, "invalid --jq expression"},
-		{[]string{"-w", "%{nonsense}"}, "unknown --write-out variable %{nonsense}"},
 		// Flag values that do not parse, and options agcurl does not have.
 		{[]string{"-m", "soon"}, `invalid argument "soon"`},
 		{[]string{"--retry", "3.5"}, `invalid argument "3.5"`},

@@ -459,15 +459,46 @@ func TestRetryAfter(t *testing.T) {
 }
 
 func TestWriteOut(t *testing.T) {
-	resp := &http.Response{StatusCode: 201, Header: http.Header{"Content-Type": {"application/json"}, "X-Id": {"7"}},
+	resp := &http.Response{StatusCode: 201, ProtoMajor: 1, ProtoMinor: 1, Header: http.Header{"Content-Type": {"application/json"}, "X-Id": {"7"}},
 		Request: &http.Request{URL: &url.URL{Scheme: "https", Host: "h", Path: "/a"}}}
 	var out, errOut bytes.Buffer
-	WriteOut(&out, &errOut, `%{http_code} %{header{x-id}} %%{x}\t%{stderr}%{size_download}\n`,
-		WriteOutVars{Response: resp, SizeDownload: 42, TimeTotal: 1500 * time.Millisecond})
-	if out.String() != "201 7 %{x}\t" || errOut.String() != "42\n" {
+	var warnings []string
+	start := time.Now()
+	WriteOut(WriteOutStreams{Stdout: &out, Stderr: &errOut, Warn: func(m string) { warnings = append(warnings, m) }},
+		`%{http_code} %header{X-ID} %%{x} %{HTTP_VERSION}\t%{bogus}%{stderr}%{size_download} %{time_total}\n`,
+		WriteOutVars{Response: resp, SizeDownload: 42, Start: start, End: start.Add(1500 * time.Millisecond)})
+	if out.String() != "201 7 %{x} 1.1\t" || errOut.String() != "42 1.500000\n" {
 		t.Fatalf("stdout %q stderr %q", out.String(), errOut.String())
 	}
-	if CheckWriteOut("%{http_code}%{header{x}}%{json}") != nil || CheckWriteOut("%{bogus}") == nil {
-		t.Fatal("CheckWriteOut")
+	if len(warnings) != 1 || warnings[0] != "unknown --write-out variable: 'bogus'" {
+		t.Fatalf("warnings %q", warnings)
+	}
+}
+
+// A retry after a refresh sends the new token: the token set on one
+// attempt must not stay in the request as if the user had given it.
+func TestRetryAfterRefreshSendsTheNewToken(t *testing.T) {
+	var auths []string
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auths = append(auths, r.Header.Get("Authorization"))
+		switch {
+		case r.Header.Get("Authorization") != "Bearer new-token":
+			w.WriteHeader(http.StatusUnauthorized)
+		case n.Add(1) == 1:
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	s := &Sender{Client: newClient(t), Tokens: &fakeTokens{token: "old"}, Retries: 1,
+		Sleep: func(context.Context, time.Duration) error { return nil }}
+	req, _ := Build(Options{URL: srv.URL}, OSOpener{})
+	res, err := s.Do(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Response.Body.Close()
+	if res.Response.StatusCode != 200 || strings.Join(auths, ",") != "Bearer old,Bearer new-token,Bearer new-token" {
+		t.Errorf("status %d; sent %q", res.Response.StatusCode, auths)
 	}
 }

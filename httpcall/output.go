@@ -55,8 +55,8 @@ const (
 	StyleRaw
 )
 
-// Output says where and how a response is written, as curl's -i, -o and -f,
-// plus agcurl's --jq and pretty-printing.
+// Output says where and how a response is written, as curl's -i, -D, -o
+// and -f, plus agcurl's --jq and pretty-printing.
 type Output struct {
 	Stdout io.Writer
 	// StdoutTTY reports that Stdout is a terminal. Headers written there
@@ -65,10 +65,20 @@ type Output struct {
 	// does.
 	StdoutTTY bool
 	// Colors, when not nil, colours pretty-printed JSON (and --jq output).
-	Colors       *JSONColors
-	Include      bool   // -i: status line and headers before the body
+	Colors  *JSONColors
+	Include bool // -i: response heads before the body
+	// DumpHeader, when not nil, gets every response head (-D), from
+	// OpenDumpHeader; DumpHeaderTTY says it is a terminal, where the
+	// server's control characters are escaped.
+	DumpHeader    io.Writer
+	DumpHeaderTTY bool
+	// Transfer holds the heads as they came on the wire (see Recorder):
+	// every response followed, 1xx heads and a proxy's answer to CONNECT
+	// included. When nil, the final response's head is rebuilt from its
+	// parsed form.
+	Transfer     *Transfer
 	OutputPath   string // -o: write here instead of Stdout; "-" is Stdout, even for binary bodies
-	Fail         bool   // -f: on status >= 400 write nothing and return *HTTPError
+	Fail         bool   // -f: on status >= 400 write no body and return *HTTPError
 	FailWithBody bool   // --fail-with-body: write the body, then return *HTTPError
 	Style        Style
 	JQ           *gojq.Code // --jq
@@ -80,26 +90,53 @@ type Output struct {
 
 // Stats are figures for --write-out.
 type Stats struct {
-	SizeDownload int64
-	SizeHeader   int64
+	SizeDownload int64 // the body's bytes as received (before decoding)
+	SizeHeader   int64 // the bytes of every head written
 }
 
 // maxBuffered caps what pretty-printing or --jq hold in memory.
 const maxBuffered = 64 << 20
 
-// WriteResponse writes resp as curl would and closes its body. The body is
-// streamed; only --jq and pretty-printing (at most 64 MiB, past which the
-// bytes pass through as they are) hold it in memory.
-func WriteResponse(o Output, resp *http.Response) (st Stats, err error) {
-	defer resp.Body.Close()
-	failed := (o.Fail || o.FailWithBody) && resp.StatusCode >= 400
-	httpErr := &HTTPError{Status: resp.StatusCode, StatusText: resp.Status}
-	if failed && !o.FailWithBody {
-		return st, httpErr
+// OpenDumpHeader opens -D's destination: "-" is stdout, anything else a
+// file created (or emptied) now, as curl does before it sends anything.
+func OpenDumpHeader(path string, stdout io.Writer) (io.WriteCloser, error) {
+	if path == "-" {
+		return nopWriteCloser{stdout}, nil
 	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, &WriteError{fmt.Errorf("cannot write --dump-header file: %w", err)}
+	}
+	return f, nil
+}
+
+type nopWriteCloser struct{ io.Writer }
+
+func (nopWriteCloser) Close() error { return nil }
+
+// WriteResponse writes what a transfer received as curl would: every head
+// to -D, the heads with -i, then the body of resp, and closes the body.
+// resp is nil when the transfer failed: the heads of the redirects it had
+// followed are still written. The body is streamed; only --jq and
+// pretty-printing (at most 64 MiB, past which the bytes pass through as
+// they are) hold it in memory. As with curl, --fail writes the heads but
+// not the body.
+func WriteResponse(o Output, resp *http.Response) (st Stats, err error) {
+	if resp != nil {
+		defer resp.Body.Close()
+	}
+	heads := o.Transfer.heads()
+	if len(heads) == 0 && resp != nil {
+		heads = []*Head{rebuildHead(resp)}
+	}
+	for _, h := range heads {
+		st.SizeHeader += int64(len(h.Bytes))
+	}
+	failed := resp != nil && (o.Fail || o.FailWithBody) && resp.StatusCode >= 400
+	writeBody := resp != nil && (!failed || o.FailWithBody)
 	toStdout := o.OutputPath == "" || o.OutputPath == "-"
 	var w io.Writer = o.Stdout
-	if !toStdout {
+	if !toStdout && (writeBody || o.Include && len(heads) > 0) {
 		f, err := os.Create(o.OutputPath)
 		if err != nil {
 			return st, &WriteError{fmt.Errorf("cannot write output file: %w", err)}
@@ -111,19 +148,20 @@ func WriteResponse(o Output, resp *http.Response) (st Stats, err error) {
 		}()
 		w = f
 	}
-	if o.Include {
-		head := formatHead(resp, nil)
-		st.SizeHeader = int64(len(head))
-		if toStdout && o.StdoutTTY {
-			head = formatHead(resp, termsafe.String)
-		}
-		if _, err := io.WriteString(w, head); err != nil {
-			return st, &WriteError{err}
-		}
+	if err := o.writeHeads(heads, w, toStdout && o.StdoutTTY); err != nil {
+		return st, err
 	}
-	var body io.Reader = resp.Body
+	if resp == nil {
+		return st, nil
+	}
+	httpErr := &HTTPError{Status: resp.StatusCode, StatusText: resp.Status}
+	if !writeBody {
+		return st, httpErr
+	}
+	body := &countingReader{r: resp.Body}
+	var r io.Reader = body
 	if o.Compressed {
-		if body, err = decode(resp); err != nil {
+		if r, err = decode(resp.Header, body); err != nil {
 			return st, err
 		}
 	}
@@ -134,15 +172,15 @@ func WriteResponse(o Output, resp *http.Response) (st Stats, err error) {
 		if !o.StdoutTTY || !toStdout {
 			colors = nil
 		}
-		err = writeJQ(cw, body, o.JQ, colors)
+		err = writeJQ(cw, r, o.JQ, colors)
 	case toStdout && (o.Style == StylePretty || o.Style == StyleAuto && o.StdoutTTY) && isJSON(resp.Header.Get("Content-Type")):
-		err = writePretty(cw, body, o.Colors)
+		err = writePretty(cw, r, o.Colors)
 	case toStdout && o.StdoutTTY && o.OutputPath != "-" && o.Style != StyleRaw:
-		err = writeUnlessBinary(cw, body)
+		err = writeUnlessBinary(cw, r)
 	default:
-		err = copyBody(cw, body, o.Progress, resp.ContentLength)
+		err = copyBody(cw, r, o.Progress, resp.ContentLength)
 	}
-	st.SizeDownload = cw.n
+	st.SizeDownload = body.n.Load()
 	if err != nil {
 		return st, err
 	}
@@ -150,6 +188,39 @@ func WriteResponse(o Output, resp *http.Response) (st Stats, err error) {
 		return st, httpErr
 	}
 	return st, nil
+}
+
+// writeHeads writes each head, line by line, to -D and (with -i) to w, as
+// curl's header callback does: with -D - and -i both on stdout, each line
+// comes twice. On a terminal each line is escaped, its line ending kept.
+func (o Output) writeHeads(heads []*Head, w io.Writer, wTTY bool) error {
+	if o.DumpHeader == nil && !o.Include {
+		return nil
+	}
+	for _, h := range heads {
+		for _, line := range h.Lines() {
+			if o.DumpHeader != nil {
+				if _, err := io.WriteString(o.DumpHeader, safeLine(line, o.DumpHeaderTTY)); err != nil {
+					return &WriteError{fmt.Errorf("cannot write the headers: %w", err)}
+				}
+			}
+			if o.Include {
+				if _, err := io.WriteString(w, safeLine(line, wTTY)); err != nil {
+					return &WriteError{err}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// safeLine escapes a head's line for a terminal, keeping its line ending.
+func safeLine(line string, tty bool) string {
+	if !tty {
+		return line
+	}
+	text := strings.TrimRight(line, "\r\n")
+	return termsafe.String(text) + line[len(text):]
 }
 
 type countingWriter struct {
@@ -166,18 +237,18 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func decode(resp *http.Response) (io.Reader, error) {
-	switch strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))) {
+func decode(h http.Header, body io.Reader) (io.Reader, error) {
+	switch strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding"))) {
 	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(resp.Body)
+		zr, err := gzip.NewReader(body)
 		if err != nil {
 			return nil, &TransportError{CurlDecoding, fmt.Errorf("bad gzip body: %v", err)}
 		}
 		return zr, nil
 	case "deflate":
-		return flate.NewReader(resp.Body), nil
+		return flate.NewReader(body), nil
 	}
-	return resp.Body, nil
+	return body, nil
 }
 
 func isJSON(ctype string) bool {
@@ -435,24 +506,6 @@ func (c *JSONColors) paint(b []byte) []byte {
 		}
 	}
 	return out.Bytes()
-}
-
-// formatHead returns the status line and headers of resp as -i writes
-// them, each of the server's strings passed through esc when it is not nil.
-func formatHead(resp *http.Response, esc func(string) string) string {
-	if esc == nil {
-		esc = func(s string) string { return s }
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s\r\n", esc(resp.Proto), esc(resp.Status))
-	keys := sortedKeys(resp.Header)
-	for _, k := range keys {
-		for _, v := range resp.Header[k] {
-			fmt.Fprintf(&b, "%s: %s\r\n", esc(k), esc(v))
-		}
-	}
-	b.WriteString("\r\n")
-	return b.String()
 }
 
 func sortedKeys(h http.Header) []string {

@@ -476,7 +476,7 @@ func (s *Sender) doRedirects(ctx context.Context, req *http.Request, res *Result
 	userAuth := req.Header.Get("Authorization")
 	refreshed := false
 	var token string
-	cur := req.WithContext(ctx)
+	cur := req.Clone(ctx) // its own headers: the token set below must not stay in req for a retry
 	res.Redirects = 0
 	for {
 		sameOrigin := Origin(cur.URL) == Origin(first)

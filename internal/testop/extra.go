@@ -32,6 +32,9 @@ import (
 //	GET /v1/orders[?q=...]            a list of orders; POST creates one
 //	GET /v1/report                    a small CSV report
 //	GET /v1/health                    {"ok": true}
+//	GET /v1/wire[?hop=N|early=1|code=N|plain=1]  a head written byte by byte:
+//	                                  names out of order, mixed case, repeated
+//	                                  (wire.go)
 //
 // (/v1/orders, /v1/report and /v1/health are the ones the commands'
 // examples and the README call.)
@@ -57,6 +60,7 @@ func (s *Server) extraRoutes(mux *http.ServeMux) {
 		w.Header().Set("Content-Type", "text/csv")
 		io.WriteString(w, "day,orders\n2026-11-01,3\n2026-11-02,5\n")
 	})
+	mux.HandleFunc("/v1/wire", s.wire)
 	mux.HandleFunc("/v1/health", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true})
 	})
