@@ -94,8 +94,9 @@ func NewCmdFetch(f *Factory, runF func(*FetchOptions) error) *cobra.Command {
 		Long: `Send one HTTP request, curl style, with "Authorization: Bearer <token>" set from
 the session (refreshed first if needed). Options have curl's names and
 meanings. The response body goes to stdout byte for byte when stdout is not a
-terminal, streamed and never held in memory; on a terminal JSON is
-pretty-printed and coloured, and binary bodies are not dumped.
+terminal (unless --color always), streamed and never held in memory; on a
+terminal, or piped with --color always, JSON is pretty-printed and coloured;
+on a terminal binary bodies are not dumped.
 
 Where the token goes: only to https URLs, or plain http on loopback; when the
 profile sets an API base or allowed origins, only to those origins; on

@@ -168,12 +168,14 @@ func WriteResponse(o Output, resp *http.Response) (st Stats, err error) {
 	cw := &countingWriter{w: w}
 	switch {
 	case o.JQ != nil:
+		// Colours go to stdout only: on a terminal, or piped when
+		// asked for (--color always makes Colors non-nil).
 		colors := o.Colors
-		if !o.StdoutTTY || !toStdout {
+		if !toStdout {
 			colors = nil
 		}
 		err = writeJQ(cw, r, o.JQ, colors)
-	case toStdout && (o.Style == StylePretty || o.Style == StyleAuto && o.StdoutTTY) && isJSON(resp.Header.Get("Content-Type")):
+	case toStdout && (o.Style == StylePretty || o.Style == StyleAuto && (o.StdoutTTY || o.Colors != nil)) && isJSON(resp.Header.Get("Content-Type")):
 		err = writePretty(cw, r, o.Colors)
 	case toStdout && o.StdoutTTY && o.OutputPath != "-" && o.Style != StyleRaw:
 		err = writeUnlessBinary(cw, r)
