@@ -170,12 +170,22 @@ func NewTokenProxy(cfg ProxyConfig) (*TokenProxy, error) {
 		ModifyResponse: p.modifyResponse,
 		ErrorHandler:   p.errorHandler,
 		ErrorLog:       log.New(io.Discard, "", 0),
+		BufferPool:     copyBuffers,
 		// Event streams and bodies of unknown length are flushed as they
 		// come (ReverseProxy's rule); others when its buffer fills.
 		FlushInterval: 0,
 	}
 	return p, nil
 }
+
+// copyBuffers are the buffers TokenProxy copies response bodies with,
+// reused rather than made for each request.
+var copyBuffers = &bufferPool{sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte  { return *b.p.Get().(*[]byte) }
+func (b *bufferPool) Put(s []byte) { b.p.Put(&s) }
 
 // NewProxyTransport returns the transport for a TokenProxy: NewClient's,
 // with enough idle connections kept for a client that sends many requests

@@ -3,7 +3,9 @@ package httpcall
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"testing"
 )
@@ -102,4 +104,40 @@ type fixedTokens string
 func (f fixedTokens) AccessToken(context.Context) (string, error) { return string(f), nil }
 func (f fixedTokens) Refresh(context.Context, string) (string, error) {
 	return "", ErrNoRefresh
+}
+
+// BenchmarkTokenProxy measures the proxy's own cost per request: a small
+// GET through it to a loopback server, with keep-alive on both sides.
+func BenchmarkTokenProxy(b *testing.B) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer t" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		io.WriteString(w, `{"ok":true}`)
+	}))
+	defer backend.Close()
+	target, _ := url.Parse(backend.URL)
+	p, err := NewTokenProxy(ProxyConfig{Target: target, Tokens: fixedTokens("t")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	front := httptest.NewServer(p)
+	defer front.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := client.Get(front.URL + "/x")
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Fatal(resp.Status)
+			}
+		}
+	})
 }
