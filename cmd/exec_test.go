@@ -39,6 +39,9 @@ func TestExecPassesSignalsOn(t *testing.T) {
 		{syscall.SIGUSR1, "got USR1", 50},
 	} {
 		c := agcurlProcess(t, env, "exec", "--", "sh", "-c", execChild)
+		// No controlling terminal, whatever runs the tests: at a terminal's
+		// foreground, agcurl leaves SIGINT to the terminal.
+		c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		stdout, err := c.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)
