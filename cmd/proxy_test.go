@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -624,6 +625,33 @@ func TestProxyPassesRedirectsBack(t *testing.T) {
 	}
 	if resp, body := proxyDo(t, "GET", rp.url+"/me", nil, nil); resp.StatusCode != 200 || !strings.Contains(body, "alice") {
 		t.Fatalf("GET /me through --target .../v1: %s %s", resp.Status, body)
+	}
+}
+
+// An https target: its certificate is checked (--cacert trusts a CA, -k
+// skips the check), and a failure to reach it is a 502 that says why.
+func TestProxyHTTPSTarget(t *testing.T) {
+	t.Parallel()
+	te, _, dir := proxyTestEnv(t, testop.Options{})
+	te.mustRun(t, "configure", "--allow-origin", te.srv.APITLSURL)
+	ca := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(ca, te.srv.CACertPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"--cacert", ca}, {"-k"}} {
+		rp := startProxy(t, te, append([]string{"--target", te.srv.APITLSURL}, args...)...)
+		if resp, body := proxyDo(t, "GET", rp.url+"/v1/me", nil, nil); resp.StatusCode != 200 || !strings.Contains(body, "alice") {
+			t.Fatalf("%v: %s %s", args, resp.Status, body)
+		}
+		rp.stop()
+	}
+	rp := startProxy(t, te, "--target", te.srv.APITLSURL)
+	resp, body := proxyDo(t, "GET", rp.url+"/v1/me", nil, nil)
+	if resp.StatusCode != 502 || !strings.Contains(body, `"error":"bad_gateway"`) || !strings.Contains(body, "TLS certificate problem") {
+		t.Fatalf("an untrusted certificate: %s %s", resp.Status, body)
+	}
+	if !strings.Contains(rp.errOut.String(), " GET /v1/me 502 ") {
+		t.Fatalf("log:\n%s", rp.errOut.String())
 	}
 }
 
