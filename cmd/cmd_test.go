@@ -258,6 +258,7 @@ func TestExitCodesHelpListsEveryCode(t *testing.T) {
 		"ExitTooManyRedirs": ExitTooManyRedirs, "ExitRecv": ExitRecv,
 		"ExitPeerCert": ExitPeerCert, "ExitDecoding": ExitDecoding,
 		"ExitCACert": ExitCACert, "ExitInterrupted": ExitInterrupted,
+		"ExitCannotRun": ExitCannotRun, "ExitNotFound": ExitNotFound,
 	}
 	for name := range constSpecs(t, ".", func(name string, typ ast.Expr) bool {
 		return strings.HasPrefix(name, "Exit")

@@ -112,6 +112,15 @@ func TestDocCommandLines(t *testing.T) {
 var docSkips = map[string]string{
 	"cat ids.txt | xargs -P 16 -I{} agcurl fetch -fsS https://api.example.com/v1/items/{}": "reads the reader's ids.txt and runs agcurl through xargs; " +
 		"TestParallelProcessesRefreshOnce runs agcurl processes in parallel on one session",
+	"agcurl proxy": "serves until Ctrl-C; cmd.TestProxyForwardsWithTheToken and the other TestProxy tests run it " +
+		"against the bundled API",
+	"agcurl proxy --quiet --listen 127.0.0.1:0 > proxy-url.txt &": "starts a proxy in the background for k6 or pytest, " +
+		"which are not here; TestProxyForwardsWithTheToken runs a proxy on a free port and reads its URL from stdout",
+	"agcurl exec -- CMD [ARGS...]": "the synopsis, not a command",
+	"agcurl exec --env API_TOKEN -- npm test": "needs the reader's Node project; exec.txtar and cmd.TestExecEnvironment " +
+		"run a command with the token in the variable --env names",
+	"agcurl exec --profile staging -- ./smoke-test.sh": "needs the reader's script and staging profile; exec.txtar runs a " +
+		"script with the token",
 	"docs/providers.md § Google": "needs Google and a Desktop app client registered there (and pass); " +
 		"confidential.txtar and auth_params.txtar run a confidential client and access_type=offline here",
 	"docs/providers.md § Auth0":              "needs an Auth0 tenant; auth_params.txtar and trailing_slash.txtar run an audience and an issuer ending in / here",
@@ -134,6 +143,7 @@ var docSetups = map[string]struct {
 }{
 	"docs/troubleshooting.md": {"the reader has configured agcurl, as README.md says", (*docRun).configured},
 	"docs/ci.md":              {"section 2 signs in on a workstation configured as in getting-started.md", (*docRun).configured},
+	"docs/proxy.md":           {"the reader has configured agcurl and logged in, as README.md says", (*docRun).signedIn},
 }
 
 // docRun is one file's run: its provider and its workstation.
@@ -397,6 +407,17 @@ func (d *docRun) machine(t *testing.T, terminal bool, kr keychain.KeyringAPI, b 
 func (d *docRun) configured(t *testing.T) *docMachine {
 	m := d.workstation
 	args := []string{"configure", "--endpoint", d.srv.Issuer, "--client-id", testop.CLIClientID}
+	if code, _, stderr := m.run(args, nil, "", false); code != 0 {
+		t.Fatalf("agcurl %s: exit %d: %s", strings.Join(args, " "), code, stderr)
+	}
+	return m
+}
+
+// signedIn is the workstation configured, and logged in through the
+// stand-in browser.
+func (d *docRun) signedIn(t *testing.T) *docMachine {
+	m := d.configured(t)
+	args := []string{"login", "--browser", "--port", "0"}
 	if code, _, stderr := m.run(args, nil, "", false); code != 0 {
 		t.Fatalf("agcurl %s: exit %d: %s", strings.Join(args, " "), code, stderr)
 	}

@@ -32,6 +32,8 @@ const (
 	ExitPeerCert      = int(httpcall.CurlPeerCert)
 	ExitDecoding      = int(httpcall.CurlDecoding)
 	ExitCACert        = int(httpcall.CurlCACert)
+	ExitCannotRun     = 126 // exec: as a shell's
+	ExitNotFound      = 127 // exec: as a shell's
 	ExitInterrupted   = 130
 )
 
@@ -59,6 +61,8 @@ var exitCodes = []struct {
 	{ExitPeerCert, "fetch: the server's TLS certificate was not trusted (as curl)"},
 	{ExitDecoding, "fetch --compressed: the response could not be decoded (as curl)"},
 	{ExitCACert, "fetch --cacert: the CA file could not be read (as curl)"},
+	{ExitCannotRun, "exec: the command could not be run (as a shell); otherwise exec exits\nwith the command's own status, 128+N when signal N ended it"},
+	{ExitNotFound, "exec: the command was not found (as a shell)"},
 	{ExitInterrupted, "interrupted (Ctrl-C)"},
 }
 
@@ -85,6 +89,14 @@ func (e *UsageError) Unwrap() error { return e.Err }
 func usageErrorf(format string, a ...any) error {
 	return &UsageError{Err: fmt.Errorf(format, a...)}
 }
+
+// exitError is a failure with an exit code of its own, and its message.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
 
 // SilentError carries an exit code for a failure already reported.
 type SilentError struct{ Code int }
@@ -218,12 +230,15 @@ func exitCode(err error) int {
 		writeErr  *httpcall.WriteError
 		redirs    *httpcall.TooManyRedirectsError
 		corrupt   *keychain.CorruptSessionError
+		coded     *exitError
 	)
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &silent):
 		return silent.Code
+	case errors.As(err, &coded):
+		return coded.code
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
 	case errors.As(err, &usage), errors.As(err, &option), errors.As(err, &noBase):

@@ -40,6 +40,8 @@ func TestEveryExitCodeIsDocumented(t *testing.T) {
 		&httpcall.TooManyRedirectsError{Max: 1},
 		context.Canceled,
 		fmt.Errorf("wrapped: %w", context.Canceled),
+		&exitError{code: ExitNotFound, msg: "exec: x: command not found"},
+		&exitError{code: ExitCannotRun, msg: "exec: cannot run x"},
 	}
 	for _, c := range httpcall.CurlCodes {
 		errs = append(errs, &httpcall.TransportError{Code: c, Err: errors.New("x")})

@@ -75,8 +75,8 @@ func TestHelpCompletion(t *testing.T) {
 	if got := complete("con"); len(got) != 2 || !strings.HasPrefix(got[0], "config\t") || !strings.HasPrefix(got[1], "configure\t") {
 		t.Errorf("help con<TAB>: %q, want config and configure", got)
 	}
-	if got := complete("e"); len(got) != 2 || !strings.HasPrefix(got[0], "environment\t") || !strings.HasPrefix(got[1], "exit-codes\t") {
-		t.Errorf("help e<TAB>: %q, want environment and exit-codes", got)
+	if got := complete("ex"); len(got) != 2 || !strings.HasPrefix(got[0], "exec\t") || !strings.HasPrefix(got[1], "exit-codes\t") {
+		t.Errorf("help ex<TAB>: %q, want exec and exit-codes", got)
 	}
 	if got := complete("config", ""); len(got) != 1 || !strings.HasPrefix(got[0], "list\tList the configured profiles") {
 		t.Errorf("help config <TAB>: %q, want list", got)

@@ -115,6 +115,8 @@ a fresh access token attached: curl's manners, without pasting tokens around.
 		NewCmdLogout(f, nil),
 		NewCmdStatus(f, nil),
 		NewCmdSettings(f, nil),
+		NewCmdProxy(f, nil),
+		NewCmdExec(f, nil),
 	)
 	root.AddCommand(NewCmdVersion(f, nil), NewCmdProfiles(f, nil), &cobra.Command{
 		Use:   "environment",

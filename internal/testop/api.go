@@ -22,6 +22,8 @@ import (
 //	GET  /v1/status/CODE  an empty answer with that status
 //	GET  /public          no token needed
 //
+// and those of extraRoutes and streamRoutes.
+//
 // Every /v1/ path needs a bearer token that the provider's introspection
 // endpoint calls active; otherwise 401 with WWW-Authenticate.
 func (s *Server) apiHandler() http.Handler {
@@ -34,7 +36,7 @@ func (s *Server) apiHandler() http.Handler {
 	})
 	echo := func(w http.ResponseWriter, r *http.Request) {
 		h := sha256.New()
-		n, err := io.Copy(h, r.Body)
+		n, err := io.Copy(h, countingBody{r.Body, s, "api:bytes_in"})
 		if err != nil {
 			http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
 			return
@@ -74,6 +76,7 @@ func (s *Server) apiHandler() http.Handler {
 		}
 	})
 	s.extraRoutes(mux)
+	s.streamRoutes(mux)
 	mux.HandleFunc("/v1/status/{code}", func(w http.ResponseWriter, r *http.Request) {
 		code, err := strconv.Atoi(r.PathValue("code"))
 		if err != nil || code < 200 || code > 599 {

@@ -252,7 +252,7 @@ func Start(opts Options) (*Server, error) {
 	mux.Handle("/", s.withAuthgear(providerHandler, provider))
 
 	opSrv := &http.Server{Handler: s.count(s.faults.wrap(s.wrapHostile(s.withIss(s.withClientAuth(mux))))), ReadHeaderTimeout: 10 * time.Second}
-	apiSrv := &http.Server{Handler: s.faults.wrap(s.apiHandler()), ReadHeaderTimeout: 10 * time.Second}
+	apiSrv := &http.Server{Handler: s.faults.wrap(s.apiHandler()), ReadHeaderTimeout: 10 * time.Second, ConnState: s.countConnections}
 	s.servers = []*http.Server{opSrv, apiSrv}
 	go func() { _ = opSrv.Serve(opLn) }()
 	go func() { _ = apiSrv.Serve(apiLn) }()
@@ -320,7 +320,8 @@ func (s *Server) RevokeAll() { s.store.revokeAll() }
 // "clientauth:OP=METHOD" for how a client authenticated
 // ("clientauth:authorization_code=client_secret_basic",
 // "clientauth:revoke=none", OP "device_authorization"), "api:" plus an API
-// path, "proxy", or one of the Authgear extras' keys listed in authgear.go.
+// path, the API's
+// "api:bytes_in" and "api:connections" (see streamRoutes), "proxy", or one of the Authgear extras' keys listed in authgear.go.
 func (s *Server) Count(key string) int64 {
 	if v, ok := s.counts.Load(key); ok {
 		return v.(*atomic.Int64).Load()
@@ -328,9 +329,18 @@ func (s *Server) Count(key string) int64 {
 	return 0
 }
 
-func (s *Server) inc(key string) {
+func (s *Server) inc(key string) { s.add(key, 1) }
+
+func (s *Server) add(key string, n int64) {
 	v, _ := s.counts.LoadOrStore(key, new(atomic.Int64))
-	v.(*atomic.Int64).Add(1)
+	v.(*atomic.Int64).Add(n)
+}
+
+// countConnections counts the connections the API accepts.
+func (s *Server) countConnections(_ net.Conn, state http.ConnState) {
+	if state == http.StateNew {
+		s.inc("api:connections")
+	}
 }
 
 func (s *Server) count(next http.Handler) http.Handler {
