@@ -65,6 +65,9 @@ Safe by default:
     with --pass-auth; a request that keeps its Authorization gets no token).
   - Requests go to the target's origin only. A redirect comes back to the
     client, not followed; one into the target is rewritten to the proxy.
+    A path with a . or .. segment (which could leave the target's path) is
+    refused with 400, and so is what a client sends to a forward proxy
+    (CONNECT, a full URL): the proxy is not an HTTP_PROXY.
   - The target passes fetch's token rule: https, or http on loopback; the
     profile's API base and allowed origins only, when it sets them.
   - Requests that a web page on another site could make a browser send are
@@ -75,7 +78,9 @@ Bodies are streamed both ways, WebSocket upgrades pass through and event
 streams (Server-Sent Events) are flushed as they come. When the target
 answers 401, the token is refreshed once and the request sent again if its
 body was kept: bodies of up to 1 MiB with a Content-Length are; larger ones
-and chunked ones are streamed, and their 401 is passed back. When the session
+and chunked ones are streamed, and their 401 is passed back. When the target
+refuses the refreshed token too, its 401s are passed back without a refresh
+for a minute, as refreshing cannot help. When the session
 has ended (revoked or expired), requests get a 401 with a JSON body that says
 to run 'agcurl login'; once you have, the proxy uses the new session.
 

@@ -29,6 +29,11 @@ import (
 // streamed and never kept: a 401 to them is passed back to the client.
 const DefaultReplayLimit = 1 << 20
 
+// RefusedTokenPause is how long a TokenProxy passes 401s back without a
+// refresh once the target answered 401 to a token it had just refreshed
+// for a 401: the target refuses for another reason than the token's age.
+const RefusedTokenPause = time.Minute
+
 // DefaultDrainTimeout is how long Serve waits, once its context is done,
 // for the requests in flight to finish.
 const DefaultDrainTimeout = 30 * time.Second
@@ -101,6 +106,12 @@ type TokenProxy struct {
 	limit  int64
 	prefix string // Target's path, without a trailing slash
 
+	// refused is a token that the target answered 401 to right after a
+	// refresh made for its 401, and when: refreshing again would not help.
+	refusedMu sync.Mutex
+	refused   string
+	refusedAt time.Time
+
 	stopping atomic.Bool
 	mu       sync.Mutex
 	inFlight map[*proxyState]struct{}
@@ -121,7 +132,9 @@ type TokenProxy struct {
 // come. Redirects are not followed: they go back to the client, with a
 // Location on the target rewritten to the proxy. A 401 from the target
 // makes the proxy refresh the token once and send the request again, when
-// its body was kept (see ReplayLimit).
+// its body was kept (see ReplayLimit); when the target answers 401 to the
+// new token too, its 401s are passed back without a refresh for
+// RefusedTokenPause.
 func NewTokenProxy(cfg ProxyConfig) (*TokenProxy, error) {
 	if cfg.Target == nil || cfg.Tokens == nil {
 		return nil, errors.New("httpcall: NewTokenProxy needs a Target and Tokens")
@@ -233,11 +246,14 @@ func stateOf(ctx context.Context) *proxyState {
 	return s
 }
 
-// ServeHTTP forwards r; see NewTokenProxy. Unless AllowRemote, it first
-// refuses, with 403, what a web page on another site could make a browser
-// send to a proxy on loopback: a Host that is not a loopback name (DNS
-// rebinding), an Origin that is not on loopback, and a cross-site request
-// without an Origin (Sec-Fetch-Site: cross-site).
+// ServeHTTP forwards r; see NewTokenProxy. It first refuses what a client
+// sends to a forward proxy (CONNECT, a full URL as the request target).
+// Unless AllowRemote, it then refuses, with 403, what a web page on
+// another site could make a browser send to a proxy on loopback: a Host
+// that is not a loopback name (DNS rebinding), an Origin that is not on
+// loopback, and a cross-site request without an Origin (Sec-Fetch-Site:
+// cross-site). Last, it refuses a path with a dot segment, which the
+// target could resolve to a path outside Target's.
 func (p *TokenProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(r.Context())
 	st := &proxyState{start: time.Now(), cancel: cancel}
@@ -253,11 +269,27 @@ func (p *TokenProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	r = r.WithContext(context.WithValue(ctx, proxyStateKey{}, st))
 
+	if r.Method == http.MethodConnect || !strings.HasPrefix(r.RequestURI, "/") {
+		// What a client sends to a forward proxy (HTTP_PROXY): its
+		// request is for another server, not for the target.
+		status := http.StatusBadRequest
+		if r.Method == http.MethodConnect {
+			status = http.StatusMethodNotAllowed
+		}
+		p.answer(w, st, ProxyAnswer{Status: status, Error: "bad_request", Description: "agcurl proxy: this is not a forward proxy " +
+			"(CONNECT, or a request for a full URL): send requests to the proxy's own URL, and do not set it as HTTP_PROXY or HTTPS_PROXY"})
+		return
+	}
 	if !p.cfg.AllowRemote {
 		if why := refuseBrowserAttack(r); why != "" {
 			p.answer(w, st, ProxyAnswer{Status: http.StatusForbidden, Error: "forbidden", Description: "agcurl proxy: " + why})
 			return
 		}
+	}
+	if hasDotSegment(r.URL.Path) {
+		p.answer(w, st, ProxyAnswer{Status: http.StatusBadRequest, Error: "bad_request", Description: "agcurl proxy: refusing a path " +
+			"with a . or .. segment (plain or %-encoded): the target could resolve it to leave the target's path"})
+		return
 	}
 	if p.limit > 0 && r.ContentLength > 0 && r.ContentLength <= p.limit {
 		// Small enough to keep for a resend after a 401.
@@ -273,6 +305,29 @@ func (p *TokenProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.rp.ServeHTTP(w, r)
 }
 
+// hasDotSegment reports whether path (decoded once, as url.URL.Path holds
+// it) has a segment that a server could take for "." or "..": servers
+// differ in what they decode before they resolve dot segments (%2e, %2f,
+// a second round of %-decoding), in whether a backslash separates
+// segments, and in dropping ";params" from a segment. A client's own path
+// never holds one: clients resolve them before they send.
+func hasDotSegment(path string) bool {
+	for range 2 {
+		for _, seg := range strings.FieldsFunc(path, func(r rune) bool { return r == '/' || r == '\\' }) {
+			seg, _, _ = strings.Cut(seg, ";")
+			if seg == "." || seg == ".." {
+				return true
+			}
+		}
+		p, err := url.PathUnescape(path)
+		if err != nil || p == path {
+			break
+		}
+		path = p
+	}
+	return false
+}
+
 // refuseBrowserAttack returns why r looks like a request a browser sent for
 // a page on another site, or "".
 func refuseBrowserAttack(r *http.Request) string {
@@ -280,12 +335,13 @@ func refuseBrowserAttack(r *http.Request) string {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	if !netutil.IsLoopbackHost(host) {
+	// No Host: an HTTP/1.0 client, not a browser (which always sends one).
+	if host != "" && !loopbackName(host) {
 		return fmt.Sprintf("refusing a request for host %q: only loopback names are served (a web page may be trying DNS rebinding)", termsafe.String(r.Host))
 	}
 	if origin := r.Header.Get("Origin"); origin != "" {
 		u, err := url.Parse(origin)
-		if err != nil || u.Host == "" || !netutil.IsLoopbackHost(u.Hostname()) {
+		if err != nil || u.Host == "" || !loopbackName(u.Hostname()) {
 			return fmt.Sprintf("refusing a request from the web page at %s: only pages on loopback may use the proxy", termsafe.String(origin))
 		}
 		return ""
@@ -294,6 +350,12 @@ func refuseBrowserAttack(r *http.Request) string {
 		return "refusing a cross-site request from a web page: only pages on loopback may use the proxy"
 	}
 	return ""
+}
+
+// loopbackName reports whether host names loopback, "localhost." (fully
+// qualified) included.
+func loopbackName(host string) bool {
+	return netutil.IsLoopbackHost(strings.TrimSuffix(host, "."))
 }
 
 func (p *TokenProxy) track(st *proxyState) {
@@ -367,12 +429,19 @@ func (p *TokenProxy) log(r *http.Request, st *proxyState) {
 	})
 }
 
-// logPath is u's path as the client sent it, escaped for a terminal, with
-// "?..." for its query: query strings may carry secrets (api_key=, code=).
+// maxLogPath is the most of a path a log line shows.
+const maxLogPath = 256
+
+// logPath is u's path as the client sent it, escaped for a terminal and
+// cut to maxLogPath bytes, with "?..." for its query: query strings may
+// carry secrets (api_key=, code=).
 func logPath(u *url.URL) string {
 	path := u.EscapedPath()
 	if path == "" {
 		path = "/"
+	}
+	if len(path) > maxLogPath {
+		path = fmt.Sprintf("%s...(%d bytes)", path[:maxLogPath], len(path))
 	}
 	if u.RawQuery != "" || u.ForceQuery {
 		path += "?..."
@@ -522,6 +591,10 @@ func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		st.setNote("401 passed back: the body was not kept for a resend (larger than the limit, or of unknown length)")
 		return resp, nil
 	}
+	if t.p.justRefused(tok) {
+		st.setNote("401 passed back: the target refused a token just refreshed for a 401, so another refresh would not help")
+		return resp, nil
+	}
 	fresh, err := t.p.cfg.Tokens.Refresh(ctx, tok)
 	if errors.Is(err, ErrNoRefresh) {
 		return resp, nil
@@ -543,7 +616,21 @@ func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	again.Header.Set("Authorization", "Bearer "+fresh)
 	st.setNote("the target answered 401: token refreshed, request sent again")
-	return t.base.RoundTrip(again)
+	resp, err = t.base.RoundTrip(again)
+	if err == nil && resp.StatusCode == http.StatusUnauthorized {
+		t.p.refusedMu.Lock()
+		t.p.refused, t.p.refusedAt = fresh, time.Now()
+		t.p.refusedMu.Unlock()
+	}
+	return resp, err
+}
+
+// justRefused reports whether the target answered 401 to tok right after a
+// refresh, less than RefusedTokenPause ago.
+func (p *TokenProxy) justRefused(tok string) bool {
+	p.refusedMu.Lock()
+	defer p.refusedMu.Unlock()
+	return tok == p.refused && time.Since(p.refusedAt) < RefusedTokenPause
 }
 
 func closeBody(req *http.Request) {
