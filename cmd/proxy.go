@@ -346,7 +346,9 @@ func proxyLogger(o *ProxyOptions) func(httpcall.ProxyLogEntry) {
 // and other agcurl processes make one refresh between them), with the
 // session it last read kept in memory for a few seconds, so that a busy
 // proxy does not read the keyring for every request. When the session
-// ends, it says so on stderr once, until a later login brings it back.
+// ends, it says so on stderr once, until a later login brings it back. A
+// failure that may pass is given again, without a new attempt, for the
+// provider's Retry-After (or failurePause).
 type sharedTokens struct {
 	r   *auth.Refresher
 	now func() time.Time
@@ -359,7 +361,19 @@ type sharedTokens struct {
 	s      *keychain.Session
 	readAt time.Time
 	ended  bool
+	// failed is the last failure that may pass (the provider is down or
+	// rate-limits), given again without a new attempt until failedUntil.
+	failed      error
+	failedUntil time.Time
 }
+
+// failurePause is how long the proxy gives a failure that may pass again
+// without another attempt, when the provider gave no Retry-After; a
+// Retry-After is honoured up to maxFailurePause.
+const (
+	failurePause    = 5 * time.Second
+	maxFailurePause = 5 * time.Minute
+)
 
 // sessionRecheck is how long the proxy uses the session it read before it
 // reads the stored one again (to see a logout, a login or another
@@ -400,6 +414,9 @@ func (t *sharedTokens) AccessToken(ctx context.Context) (string, error) {
 	if t.s != nil && now.Sub(t.readAt) < sessionRecheck && auth.Fresh(t.s, now) {
 		return t.s.AccessToken, nil
 	}
+	if err := t.pausedFailure(now); err != nil {
+		return "", err
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
 	defer cancel()
 	s, err := t.r.Token(ctx)
@@ -414,6 +431,9 @@ func (t *sharedTokens) Refresh(ctx context.Context, rejected string) (string, er
 	defer t.mu.Unlock()
 	if t.s != nil && t.s.AccessToken != rejected && auth.Fresh(t.s, t.now()) {
 		return t.s.AccessToken, nil // another request refreshed it meanwhile
+	}
+	if err := t.pausedFailure(t.now()); err != nil {
+		return "", err
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
 	defer cancel()
@@ -430,9 +450,29 @@ func (t *sharedTokens) took(s *keychain.Session, err error) (string, error) {
 				t.warn(err)
 			}
 			t.ended = true
+			return "", err
 		}
+		pause := failurePause
+		var temp *auth.TemporaryError
+		if errors.As(err, &temp) && temp.RetryAfter > 0 {
+			pause = min(temp.RetryAfter, maxFailurePause)
+		}
+		t.failed, t.failedUntil = err, t.now().Add(pause)
 		return "", err
 	}
-	t.s, t.readAt, t.ended = s, t.now(), false
+	t.s, t.readAt, t.ended, t.failed = s, t.now(), false, nil
 	return s.AccessToken, nil
+}
+
+// pausedFailure returns the last failure that may pass while it is paused
+// (its Retry-After counting down), or nil; t.mu is held.
+func (t *sharedTokens) pausedFailure(now time.Time) error {
+	if t.failed == nil || !now.Before(t.failedUntil) {
+		return nil
+	}
+	var temp *auth.TemporaryError
+	if errors.As(t.failed, &temp) {
+		return &auth.TemporaryError{Err: t.failed, RetryAfter: t.failedUntil.Sub(now)}
+	}
+	return t.failed
 }
