@@ -424,13 +424,25 @@ func (p *TokenProxy) log(r *http.Request, st *proxyState) {
 	note := st.note
 	st.mu.Unlock()
 	p.cfg.Log(ProxyLogEntry{
-		Method: termsafe.String(r.Method), Path: logPath(r.URL), Status: int(st.status.Load()),
+		Method: termsafe.String(logCut(r.Method, maxLogMethod)), Path: logPath(r.URL), Status: int(st.status.Load()),
 		Duration: time.Since(st.start), Note: note,
 	})
 }
 
-// maxLogPath is the most of a path a log line shows.
-const maxLogPath = 256
+// maxLogPath and maxLogMethod are the most of a path and of a method a
+// log line shows.
+const (
+	maxLogPath   = 256
+	maxLogMethod = 32
+)
+
+// logCut returns s cut to n bytes, saying how long it was.
+func logCut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return fmt.Sprintf("%s...(%d bytes)", s[:n], len(s))
+}
 
 // logPath is u's path as the client sent it, escaped for a terminal and
 // cut to maxLogPath bytes, with "?..." for its query: query strings may
@@ -440,9 +452,7 @@ func logPath(u *url.URL) string {
 	if path == "" {
 		path = "/"
 	}
-	if len(path) > maxLogPath {
-		path = fmt.Sprintf("%s...(%d bytes)", path[:maxLogPath], len(path))
-	}
+	path = logCut(path, maxLogPath)
 	if u.RawQuery != "" || u.ForceQuery {
 		path += "?..."
 	}
@@ -453,6 +463,7 @@ func (p *TokenProxy) answer(w http.ResponseWriter, st *proxyState, a ProxyAnswer
 	st.status.Store(int32(a.Status))
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	if a.RetryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(int((a.RetryAfter+time.Second-1)/time.Second)))
@@ -498,6 +509,13 @@ func (p *TokenProxy) proxyLocation(loc string) (string, bool) {
 		}
 	} else if !strings.HasPrefix(u.Path, "/") {
 		return "", false // relative to the request's own path: right as it is
+	}
+	// Resolve dot segments as the client would, before the prefix is
+	// looked for; encoded ones that remain are left for the client (the
+	// proxy refuses them).
+	u = p.cfg.Target.ResolveReference(u)
+	if hasDotSegment(u.Path) {
+		return "", false
 	}
 	path := u.EscapedPath()
 	rest, ok := strings.CutPrefix(path, p.prefix)

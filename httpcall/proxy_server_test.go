@@ -67,6 +67,10 @@ func TestProxyLocation(t *testing.T) {
 		{"https://evil.example/v1/x", "", false},
 		{"relative/path", "", false},
 		{"javascript:alert(1)", "", false},
+		// Dot segments are resolved before the prefix is looked for.
+		{"https://api.example.com/v1/../admin", "", false},
+		{"/v1/%2e%2e/admin", "", false},
+		{"/v1/a/../b", "/b", true},
 	} {
 		got, ok := p.proxyLocation(tc.loc)
 		if ok != tc.ok || got != tc.want {
@@ -347,5 +351,48 @@ func TestProxyTargetThatAlways401s(t *testing.T) {
 	defer mu.Unlock()
 	if !strings.Contains(notes[4], "401 passed back: the target refused a token just refreshed") {
 		t.Fatalf("log notes %q", notes)
+	}
+}
+
+// A log entry stays short whatever the client sends: a method of any
+// length (HTTP allows one) is cut like a path.
+func TestProxyLogEntryIsBounded(t *testing.T) {
+	backend := newRecordingBackend(t, 200)
+	target, _ := url.Parse(backend.URL)
+	entries := make(chan ProxyLogEntry, 1)
+	p, err := NewTokenProxy(ProxyConfig{Target: target, Tokens: fixedTokens("t"), Log: func(e ProxyLogEntry) { entries <- e }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewServer(p)
+	defer front.Close()
+	addr := strings.TrimPrefix(front.URL, "http://")
+	rawProxyRequest(t, addr, strings.Repeat("M", 100000)+" /"+strings.Repeat("p", 100000)+" HTTP/1.1", "Host: "+addr)
+	e := <-entries
+	if len(e.Method) > 100 || len(e.Path) > maxLogPath+100 {
+		t.Fatalf("a log entry with a method of %d bytes and a path of %d", len(e.Method), len(e.Path))
+	}
+}
+
+// The proxy's own answers, which repeat what the client sent (a Host, an
+// Origin), are JSON that no browser may take for a page.
+func TestProxyAnswersAreNotSniffed(t *testing.T) {
+	backend := newRecordingBackend(t, 200)
+	target, _ := url.Parse(backend.URL)
+	p, err := NewTokenProxy(ProxyConfig{Target: target, Tokens: fixedTokens("t")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewServer(p)
+	defer front.Close()
+	req, _ := http.NewRequest("GET", front.URL+"/x", nil)
+	req.Header.Set("Origin", "https://evil.example/<script>")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 || resp.Header.Get("Content-Type") != "application/json" || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("%s %v", resp.Status, resp.Header)
 	}
 }
