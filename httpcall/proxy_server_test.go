@@ -396,3 +396,70 @@ func TestProxyAnswersAreNotSniffed(t *testing.T) {
 		t.Fatalf("%s %v", resp.Status, resp.Header)
 	}
 }
+
+// Hop-by-hop tricks cannot take the token off a request, and the proxy
+// neither passes on the client's forwarding headers nor adds its own
+// (they would tell the target about the client's machine).
+func TestProxyHopByHopAndForwardingHeaders(t *testing.T) {
+	got := make(chan http.Header, 1)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got <- r.Header.Clone() }))
+	defer backend.Close()
+	target, _ := url.Parse(backend.URL)
+	p, err := NewTokenProxy(ProxyConfig{Target: target, Tokens: fixedTokens("t")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewServer(p)
+	defer front.Close()
+	addr := strings.TrimPrefix(front.URL, "http://")
+	if status, body := rawProxyRequest(t, addr, "GET /x HTTP/1.1", "Host: "+addr,
+		"Connection: Authorization, X-Forwarded-For, keep-alive", "Authorization: Bearer client",
+		"X-Forwarded-For: 203.0.113.9", "X-Forwarded-Host: evil.example", "X-Forwarded-Proto: https", "Forwarded: for=203.0.113.9",
+		"Proxy-Authorization: Basic c2VjcmV0"); status != 200 {
+		t.Fatalf("%d %s", status, body)
+	}
+	h := <-got
+	if h.Get("Authorization") != "Bearer t" {
+		t.Errorf("Authorization %q, want the proxy's token", h.Get("Authorization"))
+	}
+	for _, k := range []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "Forwarded", "Proxy-Authorization", "Connection"} {
+		if v, ok := h[k]; ok {
+			t.Errorf("the target got %s: %q", k, v)
+		}
+	}
+}
+
+// A 401 from a target that read part of the body first: the resend sends
+// the whole body again, from its start.
+func TestProxyReplaySendsTheWholeBody(t *testing.T) {
+	var mu sync.Mutex
+	var bodies []string
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "Bearer token-0" {
+			b := make([]byte, 3)
+			io.ReadFull(r.Body, b)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, string(b))
+		mu.Unlock()
+	}))
+	defer backend.Close()
+	target, _ := url.Parse(backend.URL)
+	p, err := NewTokenProxy(ProxyConfig{Target: target, Tokens: &renewingTokens{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewServer(p)
+	defer front.Close()
+	resp, err := http.Post(front.URL+"/x", "text/plain", strings.NewReader("the whole body"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(bodies) != 1 || bodies[0] != "the whole body" {
+		t.Fatalf("%s; the target got %q", resp.Status, bodies)
+	}
+}
