@@ -72,7 +72,8 @@ Safe by default:
     profile's API base and allowed origins only, when it sets them.
   - Requests that a web page on another site could make a browser send are
     refused with 403: a Host that is not a loopback name (DNS rebinding), an
-    Origin not on loopback, or Sec-Fetch-Site: cross-site without an Origin.
+    Origin not on loopback, or Sec-Fetch-Site: cross-site without an Origin
+    (unless the proxy listens off loopback).
 
 Bodies are streamed both ways, WebSocket upgrades pass through and event
 streams (Server-Sent Events) are flushed as they come. When the target
@@ -181,6 +182,19 @@ func proxyRun(ctx context.Context, o *ProxyOptions) error {
 		return err
 	}
 	defer transport.CloseIdleConnections()
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %v; pick another address with --listen (port 0: any free port)", o.Listen, rootErr(err))
+	}
+	defer ln.Close() // Serve closes it too; this is for the returns before
+	addr := ln.Addr().(*net.TCPAddr)
+	// --allow-remote allows a listener off loopback, and only there drops
+	// the checks against web pages on other sites: on loopback, they are
+	// what keeps those pages out.
+	remote := !addr.IP.IsLoopback()
+	if remote && !o.AllowRemote {
+		return usageErrorf("--listen %s resolved to %s, which is not loopback; pass --allow-remote if that is what you want", o.Listen, addr.IP)
+	}
 	logLine := proxyLogger(o)
 	proxy, err := httpcall.NewTokenProxy(httpcall.ProxyConfig{
 		Target:       target,
@@ -188,7 +202,7 @@ func proxyRun(ctx context.Context, o *ProxyOptions) error {
 		Tokens:       tokens,
 		Policy:       tokenPolicy(p),
 		PassAuth:     o.PassAuth,
-		AllowRemote:  o.AllowRemote,
+		AllowRemote:  remote,
 		TokenFailure: proxyTokenAnswer,
 		Log:          logLine,
 	})
@@ -207,18 +221,9 @@ func proxyRun(ctx context.Context, o *ProxyOptions) error {
 		fmt.Fprintf(o.IO.ErrOut, "agcurl: %s; until then the proxy answers every request with 401\n", termsafe.String(withRemedy(err).Error()))
 	}
 
-	ln, err := net.Listen("tcp", o.Listen)
-	if err != nil {
-		return fmt.Errorf("cannot listen on %s: %v; pick another address with --listen (port 0: any free port)", o.Listen, rootErr(err))
-	}
-	addr := ln.Addr().(*net.TCPAddr)
-	if !addr.IP.IsLoopback() && !o.AllowRemote {
-		ln.Close()
-		return usageErrorf("--listen %s resolved to %s, which is not loopback; pass --allow-remote if that is what you want", o.Listen, addr.IP)
-	}
 	url := "http://" + proxyHostPort(o.Listen, addr)
 	fmt.Fprintln(o.IO.Out, url)
-	if o.AllowRemote && !addr.IP.IsLoopback() {
+	if remote {
 		host, _, _ := net.SplitHostPort(o.Listen)
 		fmt.Fprintf(o.IO.ErrOut, "agcurl: warning: listening on %s, which is not loopback: anyone who can reach this address "+
 			"(other machines, other users, web pages in their browsers) can call %s as you, with your access token; "+

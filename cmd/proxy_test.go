@@ -740,6 +740,35 @@ func TestProxyAllowRemote(t *testing.T) {
 	}
 }
 
+// --allow-remote with a listener on loopback has nothing to allow: the
+// checks against web pages on other sites stay on.
+func TestProxyAllowRemoteOnLoopback(t *testing.T) {
+	t.Parallel()
+	te, _, _ := proxyTestEnv(t, testop.Options{})
+	rp := startProxy(t, te, "--allow-remote")
+	for _, h := range []http.Header{{"Origin": {"https://evil.example"}}, {"Sec-Fetch-Site": {"cross-site"}}} {
+		if resp, body := proxyDo(t, "GET", rp.url+"/v1/me", nil, h); resp.StatusCode != 403 {
+			t.Errorf("%v: %s %s, want 403", h, resp.Status, body)
+		}
+	}
+	req, _ := http.NewRequest("GET", rp.url+"/v1/me", nil)
+	req.Host = "rebound.evil.example"
+	resp, err := proxyClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("Host rebound.evil.example: %s, want 403", resp.Status)
+	}
+	if n := te.srv.Count("api:/v1/me"); n != 0 {
+		t.Fatalf("the API got %d requests", n)
+	}
+	if strings.Contains(rp.errOut.String(), "warning") {
+		t.Fatalf("a warning for a loopback listener:\n%s", rp.errOut.String())
+	}
+}
+
 // Ctrl-C: the proxy stops accepting, closes event streams at once, lets
 // the requests in flight finish, and exits 130.
 func TestProxyInterruptDrains(t *testing.T) {
