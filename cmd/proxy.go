@@ -78,8 +78,9 @@ Safe by default:
 Bodies are streamed both ways, WebSocket upgrades pass through and event
 streams (Server-Sent Events) are flushed as they come. When the target
 answers 401, the token is refreshed once and the request sent again if its
-body was kept: bodies of up to 1 MiB with a Content-Length are; larger ones
-and chunked ones are streamed, and their 401 is passed back. When the target
+body was kept: bodies of up to 1 MiB with a Content-Length are, 16 MiB at
+one time in all; larger ones, chunked ones and those past the 16 MiB are
+streamed, and their 401 is passed back. When the target
 refuses the refreshed token too, its 401s are passed back without a refresh
 for a minute, as refreshing cannot help. When the session
 has ended (revoked or expired), requests get a 401 with a JSON body that says

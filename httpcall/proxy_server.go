@@ -25,14 +25,19 @@ import (
 
 // DefaultReplayLimit is the largest request body a TokenProxy keeps in
 // memory, so that it can send the request again after a 401 and a token
-// refresh. Larger bodies, and bodies of unknown length (chunked), are
-// streamed and never kept: a 401 to them is passed back to the client.
+// refresh. Larger bodies, bodies of unknown length (chunked) and bodies
+// past ReplayBudget are streamed and never kept: a 401 to them is passed
+// back to the client.
 const DefaultReplayLimit = 1 << 20
 
 // RefusedTokenPause is how long a TokenProxy passes 401s back without a
 // refresh once the target answered 401 to a token it had just refreshed
 // for a 401: the target refuses for another reason than the token's age.
 const RefusedTokenPause = time.Minute
+
+// DefaultReplayBudget bounds the memory that bodies kept for a resend take,
+// all requests in flight together.
+const DefaultReplayBudget = 16 << 20
 
 // DefaultDrainTimeout is how long Serve waits, once its context is done,
 // for the requests in flight to finish.
@@ -62,6 +67,10 @@ type ProxyConfig struct {
 	// ReplayLimit is the largest body kept for a resend after a 401;
 	// 0 is DefaultReplayLimit, negative keeps none.
 	ReplayLimit int64
+	// ReplayBudget bounds the bodies kept at one time, all requests
+	// together; a body that would go over it is streamed, as a larger one
+	// is. 0 is DefaultReplayBudget.
+	ReplayBudget int64
 
 	// TokenFailure words the answer to the client when Tokens fails. An
 	// answer with status 401 means the session has ended: a 401 from the
@@ -105,6 +114,9 @@ type TokenProxy struct {
 	rp     *httputil.ReverseProxy
 	limit  int64
 	prefix string // Target's path, without a trailing slash
+	// kept is how many bytes of bodies are kept for a resend, of budget.
+	kept, budget int64
+	keptMu       sync.Mutex
 
 	// refused is a token that the target answered 401 to right after a
 	// refresh made for its 401, and when: refreshing again would not help.
@@ -168,6 +180,10 @@ func NewTokenProxy(cfg ProxyConfig) (*TokenProxy, error) {
 	p := &TokenProxy{cfg: cfg, limit: cfg.ReplayLimit, inFlight: map[*proxyState]struct{}{}, idle: make(chan struct{})}
 	if p.limit == 0 {
 		p.limit = DefaultReplayLimit
+	}
+	p.budget = cfg.ReplayBudget
+	if p.budget <= 0 {
+		p.budget = DefaultReplayBudget
 	}
 	p.prefix = strings.TrimSuffix(cfg.Target.EscapedPath(), "/")
 	target := *cfg.Target
@@ -291,8 +307,9 @@ func (p *TokenProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"with a . or .. segment (plain or %-encoded): the target could resolve it to leave the target's path"})
 		return
 	}
-	if p.limit > 0 && r.ContentLength > 0 && r.ContentLength <= p.limit {
+	if p.limit > 0 && r.ContentLength > 0 && r.ContentLength <= p.limit && p.keep(r.ContentLength) {
 		// Small enough to keep for a resend after a 401.
+		defer p.keep(-r.ContentLength)
 		buf := make([]byte, r.ContentLength)
 		if _, err := io.ReadFull(r.Body, buf); err != nil {
 			st.setNote("reading the request body failed: " + termsafe.String(err.Error()))
@@ -303,6 +320,18 @@ func (p *TokenProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf)), nil }
 	}
 	p.rp.ServeHTTP(w, r)
+}
+
+// keep takes n bytes of the budget for kept bodies, and reports whether
+// they were there; a negative n gives them back.
+func (p *TokenProxy) keep(n int64) bool {
+	p.keptMu.Lock()
+	defer p.keptMu.Unlock()
+	if n > 0 && p.kept+n > p.budget {
+		return false
+	}
+	p.kept += n
+	return true
 }
 
 // hasDotSegment reports whether path (decoded once, as url.URL.Path holds
@@ -606,7 +635,7 @@ func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
-		st.setNote("401 passed back: the body was not kept for a resend (larger than the limit, or of unknown length)")
+		st.setNote("401 passed back: the body was not kept for a resend (larger than the limit, of unknown length, or past the budget for kept bodies)")
 		return resp, nil
 	}
 	if t.p.justRefused(tok) {

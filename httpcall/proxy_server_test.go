@@ -2,6 +2,7 @@ package httpcall
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -461,5 +462,63 @@ func TestProxyReplaySendsTheWholeBody(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || len(bodies) != 1 || bodies[0] != "the whole body" {
 		t.Fatalf("%s; the target got %q", resp.Status, bodies)
+	}
+}
+
+// The bodies kept for a resend have a budget in all, not only each: with
+// the budget taken by requests in flight, a small body is streamed, and
+// its 401 passed back.
+func TestProxyReplayBudget(t *testing.T) {
+	inA, releaseA := make(chan struct{}), make(chan struct{})
+	var releaseOnce sync.Once
+	release := func() { releaseOnce.Do(func() { close(releaseA) }) }
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		switch {
+		case r.URL.Path == "/a":
+			close(inA)
+			<-releaseA
+		case r.Header.Get("Authorization") == "Bearer token-0":
+			w.WriteHeader(http.StatusUnauthorized)
+		}
+	}))
+	defer backend.Close()
+	target, _ := url.Parse(backend.URL)
+	tokens := &renewingTokens{}
+	p, err := NewTokenProxy(ProxyConfig{Target: target, Tokens: tokens, ReplayBudget: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewServer(p)
+	defer front.Close()
+	defer release() // before the servers close: they wait for /a
+	doneA := make(chan error, 1)
+	go func() {
+		resp, err := http.Post(front.URL+"/a", "text/plain", bytes.NewReader(make([]byte, 1<<20)))
+		if err == nil {
+			resp.Body.Close()
+		}
+		doneA <- err
+	}()
+	<-inA
+	resp, err := http.Post(front.URL+"/b", "text/plain", strings.NewReader("small"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 || tokens.refreshes != 0 {
+		t.Fatalf("with the budget taken: %s after %d refreshes, want the 401 passed back", resp.Status, tokens.refreshes)
+	}
+	release()
+	if err := <-doneA; err != nil {
+		t.Fatal(err)
+	}
+	resp, err = http.Post(front.URL+"/b", "text/plain", strings.NewReader("small"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || tokens.refreshes != 1 {
+		t.Fatalf("with the budget back: %s after %d refreshes, want a resend", resp.Status, tokens.refreshes)
 	}
 }
