@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,7 +47,9 @@ func NewCmdExec(f *Factory, runF func(*ExecOptions) error) *cobra.Command {
 		Short: "Run a command with a fresh access token in its environment",
 		Long: `Run CMD with a valid access token in the environment variable NAME
 (ACCESS_TOKEN unless --env says otherwise) and AGCURL_PROFILE set to the
-profile's name. The token has at least half of its lifetime left: it is
+profile's name. NAME cannot be one the system or shells interpret (PATH,
+HOME, LD_PRELOAD, ...) nor one of agcurl's own AGCURL_ settings, but for
+AGCURL_ACCESS_TOKEN, which an agcurl the command runs then uses as it is. The token has at least half of its lifetime left: it is
 refreshed first when less is left. CMD gets agcurl's stdin, stdout and
 stderr; agcurl exits with CMD's exit status (128+N when signal N ended it),
 127 when CMD was not found and 126 when it could not be run.
@@ -104,11 +107,23 @@ func checkEnvName(name string) error {
 	if !ok {
 		return usageErrorf("--env %q: want an environment variable name (letters, digits and _, not starting with a digit)", termsafe.String(name))
 	}
-	if name == "AGCURL_PROFILE" {
-		return usageErrorf("--env AGCURL_PROFILE: that variable holds the profile's name; choose another")
+	upper := strings.ToUpper(name) // Windows' names ignore case
+	switch {
+	case upper == "AGCURL_PROFILE":
+		return usageErrorf("--env %s: that variable holds the profile's name; choose another", name)
+	case strings.HasPrefix(upper, "AGCURL_") && upper != "AGCURL_ACCESS_TOKEN":
+		return usageErrorf("--env %s: AGCURL_ variables are agcurl's own settings, for an agcurl the command runs; "+
+			"choose another name (AGCURL_ACCESS_TOKEN is the one that takes an access token)", name)
+	case slices.Contains(systemEnv, upper) || strings.HasPrefix(upper, "LD_") || strings.HasPrefix(upper, "DYLD_"):
+		return usageErrorf("--env %s: the system or shells interpret that variable: a token in it would break the command, "+
+			"or show in its error messages; choose a name of your own, such as %s", name, defaultExecEnv)
 	}
 	return nil
 }
+
+// systemEnv are variables, besides the dynamic loader's (LD_*, DYLD_*),
+// whose value the system or shells interpret.
+var systemEnv = []string{"PATH", "HOME", "SHELL", "TMPDIR", "IFS", "ENV", "BASH_ENV", "CDPATH", "PATHEXT", "COMSPEC", "SYSTEMROOT"}
 
 // execRun runs o.Command with the token in its environment and returns
 // its exit status as a *SilentError (nil for 0).

@@ -65,17 +65,24 @@ Safe by default:
     with --pass-auth; a request that keeps its Authorization gets no token).
   - Requests go to the target's origin only. A redirect comes back to the
     client, not followed; one into the target is rewritten to the proxy.
+    A path with a . or .. segment (which could leave the target's path) is
+    refused with 400, and so is what a client sends to a forward proxy
+    (CONNECT, a full URL): the proxy is not an HTTP_PROXY.
   - The target passes fetch's token rule: https, or http on loopback; the
     profile's API base and allowed origins only, when it sets them.
   - Requests that a web page on another site could make a browser send are
     refused with 403: a Host that is not a loopback name (DNS rebinding), an
-    Origin not on loopback, or Sec-Fetch-Site: cross-site without an Origin.
+    Origin not on loopback, or Sec-Fetch-Site: cross-site without an Origin
+    (unless the proxy listens off loopback).
 
 Bodies are streamed both ways, WebSocket upgrades pass through and event
 streams (Server-Sent Events) are flushed as they come. When the target
 answers 401, the token is refreshed once and the request sent again if its
-body was kept: bodies of up to 1 MiB with a Content-Length are; larger ones
-and chunked ones are streamed, and their 401 is passed back. When the session
+body was kept: bodies of up to 1 MiB with a Content-Length are, 16 MiB at
+one time in all; larger ones, chunked ones and those past the 16 MiB are
+streamed, and their 401 is passed back. When the target
+refuses the refreshed token too, its 401s are passed back without a refresh
+for a minute, as refreshing cannot help. When the session
 has ended (revoked or expired), requests get a 401 with a JSON body that says
 to run 'agcurl login'; once you have, the proxy uses the new session.
 
@@ -176,6 +183,19 @@ func proxyRun(ctx context.Context, o *ProxyOptions) error {
 		return err
 	}
 	defer transport.CloseIdleConnections()
+	ln, err := net.Listen("tcp", o.Listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %v; pick another address with --listen (port 0: any free port)", o.Listen, rootErr(err))
+	}
+	defer ln.Close() // Serve closes it too; this is for the returns before
+	addr := ln.Addr().(*net.TCPAddr)
+	// --allow-remote allows a listener off loopback, and only there drops
+	// the checks against web pages on other sites: on loopback, they are
+	// what keeps those pages out.
+	remote := !addr.IP.IsLoopback()
+	if remote && !o.AllowRemote {
+		return usageErrorf("--listen %s resolved to %s, which is not loopback; pass --allow-remote if that is what you want", o.Listen, addr.IP)
+	}
 	logLine := proxyLogger(o)
 	proxy, err := httpcall.NewTokenProxy(httpcall.ProxyConfig{
 		Target:       target,
@@ -183,7 +203,7 @@ func proxyRun(ctx context.Context, o *ProxyOptions) error {
 		Tokens:       tokens,
 		Policy:       tokenPolicy(p),
 		PassAuth:     o.PassAuth,
-		AllowRemote:  o.AllowRemote,
+		AllowRemote:  remote,
 		TokenFailure: proxyTokenAnswer,
 		Log:          logLine,
 	})
@@ -202,18 +222,9 @@ func proxyRun(ctx context.Context, o *ProxyOptions) error {
 		fmt.Fprintf(o.IO.ErrOut, "agcurl: %s; until then the proxy answers every request with 401\n", termsafe.String(withRemedy(err).Error()))
 	}
 
-	ln, err := net.Listen("tcp", o.Listen)
-	if err != nil {
-		return fmt.Errorf("cannot listen on %s: %v; pick another address with --listen (port 0: any free port)", o.Listen, rootErr(err))
-	}
-	addr := ln.Addr().(*net.TCPAddr)
-	if !addr.IP.IsLoopback() && !o.AllowRemote {
-		ln.Close()
-		return usageErrorf("--listen %s resolved to %s, which is not loopback; pass --allow-remote if that is what you want", o.Listen, addr.IP)
-	}
 	url := "http://" + proxyHostPort(o.Listen, addr)
 	fmt.Fprintln(o.IO.Out, url)
-	if o.AllowRemote && !addr.IP.IsLoopback() {
+	if remote {
 		host, _, _ := net.SplitHostPort(o.Listen)
 		fmt.Fprintf(o.IO.ErrOut, "agcurl: warning: listening on %s, which is not loopback: anyone who can reach this address "+
 			"(other machines, other users, web pages in their browsers) can call %s as you, with your access token; "+
@@ -341,7 +352,9 @@ func proxyLogger(o *ProxyOptions) func(httpcall.ProxyLogEntry) {
 // and other agcurl processes make one refresh between them), with the
 // session it last read kept in memory for a few seconds, so that a busy
 // proxy does not read the keyring for every request. When the session
-// ends, it says so on stderr once, until a later login brings it back.
+// ends, it says so on stderr once, until a later login brings it back. A
+// failure that may pass is given again, without a new attempt, for the
+// provider's Retry-After (or failurePause).
 type sharedTokens struct {
 	r   *auth.Refresher
 	now func() time.Time
@@ -354,7 +367,19 @@ type sharedTokens struct {
 	s      *keychain.Session
 	readAt time.Time
 	ended  bool
+	// failed is the last failure that may pass (the provider is down or
+	// rate-limits), given again without a new attempt until failedUntil.
+	failed      error
+	failedUntil time.Time
 }
+
+// failurePause is how long the proxy gives a failure that may pass again
+// without another attempt, when the provider gave no Retry-After; a
+// Retry-After is honoured up to maxFailurePause.
+const (
+	failurePause    = 5 * time.Second
+	maxFailurePause = 5 * time.Minute
+)
 
 // sessionRecheck is how long the proxy uses the session it read before it
 // reads the stored one again (to see a logout, a login or another
@@ -395,6 +420,9 @@ func (t *sharedTokens) AccessToken(ctx context.Context) (string, error) {
 	if t.s != nil && now.Sub(t.readAt) < sessionRecheck && auth.Fresh(t.s, now) {
 		return t.s.AccessToken, nil
 	}
+	if err := t.pausedFailure(now); err != nil {
+		return "", err
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
 	defer cancel()
 	s, err := t.r.Token(ctx)
@@ -409,6 +437,9 @@ func (t *sharedTokens) Refresh(ctx context.Context, rejected string) (string, er
 	defer t.mu.Unlock()
 	if t.s != nil && t.s.AccessToken != rejected && auth.Fresh(t.s, t.now()) {
 		return t.s.AccessToken, nil // another request refreshed it meanwhile
+	}
+	if err := t.pausedFailure(t.now()); err != nil {
+		return "", err
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
 	defer cancel()
@@ -425,9 +456,29 @@ func (t *sharedTokens) took(s *keychain.Session, err error) (string, error) {
 				t.warn(err)
 			}
 			t.ended = true
+			return "", err
 		}
+		pause := failurePause
+		var temp *auth.TemporaryError
+		if errors.As(err, &temp) && temp.RetryAfter > 0 {
+			pause = min(temp.RetryAfter, maxFailurePause)
+		}
+		t.failed, t.failedUntil = err, t.now().Add(pause)
 		return "", err
 	}
-	t.s, t.readAt, t.ended = s, t.now(), false
+	t.s, t.readAt, t.ended, t.failed = s, t.now(), false, nil
 	return s.AccessToken, nil
+}
+
+// pausedFailure returns the last failure that may pass while it is paused
+// (its Retry-After counting down), or nil; t.mu is held.
+func (t *sharedTokens) pausedFailure(now time.Time) error {
+	if t.failed == nil || !now.Before(t.failedUntil) {
+		return nil
+	}
+	var temp *auth.TemporaryError
+	if errors.As(t.failed, &temp) {
+		return &auth.TemporaryError{Err: t.failed, RetryAfter: t.failedUntil.Sub(now)}
+	}
+	return t.failed
 }

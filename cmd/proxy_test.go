@@ -429,20 +429,35 @@ func TestProxySessionEnded(t *testing.T) {
 }
 
 // A refresh that fails for a reason that may pass keeps the session, and
-// the client gets a 503 with the provider's Retry-After; the next request
-// works.
+// the client gets a 503 with the provider's Retry-After. Until then, the
+// next requests get the same answer at once, without a refresh each (a
+// busy client would flood a provider that asked for a pause, and wait in
+// line behind each attempt); then a request works.
 func TestProxyProviderDown(t *testing.T) {
 	t.Parallel()
 	te, clock, dir := proxyTestEnv(t, testop.Options{})
 	rp := startProxy(t, te)
 	expireSession(t, dir)
 	clock.advance(sessionRecheck + time.Second)
-	te.srv.FailWithHeader("/oauth2/token", 1, 503, "Retry-After", "30")
+	te.srv.FailWithHeader("/oauth2/token", 100, 503, "Retry-After", "30")
 	resp, body := proxyDo(t, "GET", rp.url+"/v1/me", nil, nil)
 	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "30" || !strings.Contains(body, `"error":"token_unavailable"`) ||
 		!strings.Contains(body, "the session was kept") {
 		t.Fatalf("provider down: %s %v %s", resp.Status, resp.Header, body)
 	}
+	attempts := te.srv.Count("/oauth2/token")
+	clock.advance(20 * time.Second)
+	for range 3 {
+		resp, body := proxyDo(t, "GET", rp.url+"/v1/me", nil, nil)
+		if resp.StatusCode != 503 || resp.Header.Get("Retry-After") != "10" || !strings.Contains(body, "the session was kept") {
+			t.Fatalf("within the provider's Retry-After: %s %v %s", resp.Status, resp.Header, body)
+		}
+	}
+	if n := te.srv.Count("/oauth2/token"); n != attempts {
+		t.Fatalf("%d more refresh attempts within the provider's Retry-After", n-attempts)
+	}
+	te.srv.FailWithHeader("/oauth2/token", 0, 503, "Retry-After", "30")
+	clock.advance(10 * time.Second)
 	if resp, body := proxyDo(t, "GET", rp.url+"/v1/me", nil, nil); resp.StatusCode != 200 {
 		t.Fatalf("provider back: %s %s", resp.Status, body)
 	}
@@ -722,6 +737,35 @@ func TestProxyAllowRemote(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("%s", resp.Status)
+	}
+}
+
+// --allow-remote with a listener on loopback has nothing to allow: the
+// checks against web pages on other sites stay on.
+func TestProxyAllowRemoteOnLoopback(t *testing.T) {
+	t.Parallel()
+	te, _, _ := proxyTestEnv(t, testop.Options{})
+	rp := startProxy(t, te, "--allow-remote")
+	for _, h := range []http.Header{{"Origin": {"https://evil.example"}}, {"Sec-Fetch-Site": {"cross-site"}}} {
+		if resp, body := proxyDo(t, "GET", rp.url+"/v1/me", nil, h); resp.StatusCode != 403 {
+			t.Errorf("%v: %s %s, want 403", h, resp.Status, body)
+		}
+	}
+	req, _ := http.NewRequest("GET", rp.url+"/v1/me", nil)
+	req.Host = "rebound.evil.example"
+	resp, err := proxyClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("Host rebound.evil.example: %s, want 403", resp.Status)
+	}
+	if n := te.srv.Count("api:/v1/me"); n != 0 {
+		t.Fatalf("the API got %d requests", n)
+	}
+	if strings.Contains(rp.errOut.String(), "warning") {
+		t.Fatalf("a warning for a loopback listener:\n%s", rp.errOut.String())
 	}
 }
 

@@ -25,9 +25,19 @@ import (
 
 // DefaultReplayLimit is the largest request body a TokenProxy keeps in
 // memory, so that it can send the request again after a 401 and a token
-// refresh. Larger bodies, and bodies of unknown length (chunked), are
-// streamed and never kept: a 401 to them is passed back to the client.
+// refresh. Larger bodies, bodies of unknown length (chunked) and bodies
+// past ReplayBudget are streamed and never kept: a 401 to them is passed
+// back to the client.
 const DefaultReplayLimit = 1 << 20
+
+// RefusedTokenPause is how long a TokenProxy passes 401s back without a
+// refresh once the target answered 401 to a token it had just refreshed
+// for a 401: the target refuses for another reason than the token's age.
+const RefusedTokenPause = time.Minute
+
+// DefaultReplayBudget bounds the memory that bodies kept for a resend take,
+// all requests in flight together.
+const DefaultReplayBudget = 16 << 20
 
 // DefaultDrainTimeout is how long Serve waits, once its context is done,
 // for the requests in flight to finish.
@@ -57,6 +67,10 @@ type ProxyConfig struct {
 	// ReplayLimit is the largest body kept for a resend after a 401;
 	// 0 is DefaultReplayLimit, negative keeps none.
 	ReplayLimit int64
+	// ReplayBudget bounds the bodies kept at one time, all requests
+	// together; a body that would go over it is streamed, as a larger one
+	// is. 0 is DefaultReplayBudget.
+	ReplayBudget int64
 
 	// TokenFailure words the answer to the client when Tokens fails. An
 	// answer with status 401 means the session has ended: a 401 from the
@@ -100,6 +114,15 @@ type TokenProxy struct {
 	rp     *httputil.ReverseProxy
 	limit  int64
 	prefix string // Target's path, without a trailing slash
+	// kept is how many bytes of bodies are kept for a resend, of budget.
+	kept, budget int64
+	keptMu       sync.Mutex
+
+	// refused is a token that the target answered 401 to right after a
+	// refresh made for its 401, and when: refreshing again would not help.
+	refusedMu sync.Mutex
+	refused   string
+	refusedAt time.Time
 
 	stopping atomic.Bool
 	mu       sync.Mutex
@@ -121,7 +144,9 @@ type TokenProxy struct {
 // come. Redirects are not followed: they go back to the client, with a
 // Location on the target rewritten to the proxy. A 401 from the target
 // makes the proxy refresh the token once and send the request again, when
-// its body was kept (see ReplayLimit).
+// its body was kept (see ReplayLimit); when the target answers 401 to the
+// new token too, its 401s are passed back without a refresh for
+// RefusedTokenPause.
 func NewTokenProxy(cfg ProxyConfig) (*TokenProxy, error) {
 	if cfg.Target == nil || cfg.Tokens == nil {
 		return nil, errors.New("httpcall: NewTokenProxy needs a Target and Tokens")
@@ -155,6 +180,10 @@ func NewTokenProxy(cfg ProxyConfig) (*TokenProxy, error) {
 	p := &TokenProxy{cfg: cfg, limit: cfg.ReplayLimit, inFlight: map[*proxyState]struct{}{}, idle: make(chan struct{})}
 	if p.limit == 0 {
 		p.limit = DefaultReplayLimit
+	}
+	p.budget = cfg.ReplayBudget
+	if p.budget <= 0 {
+		p.budget = DefaultReplayBudget
 	}
 	p.prefix = strings.TrimSuffix(cfg.Target.EscapedPath(), "/")
 	target := *cfg.Target
@@ -233,11 +262,14 @@ func stateOf(ctx context.Context) *proxyState {
 	return s
 }
 
-// ServeHTTP forwards r; see NewTokenProxy. Unless AllowRemote, it first
-// refuses, with 403, what a web page on another site could make a browser
-// send to a proxy on loopback: a Host that is not a loopback name (DNS
-// rebinding), an Origin that is not on loopback, and a cross-site request
-// without an Origin (Sec-Fetch-Site: cross-site).
+// ServeHTTP forwards r; see NewTokenProxy. It first refuses what a client
+// sends to a forward proxy (CONNECT, a full URL as the request target).
+// Unless AllowRemote, it then refuses, with 403, what a web page on
+// another site could make a browser send to a proxy on loopback: a Host
+// that is not a loopback name (DNS rebinding), an Origin that is not on
+// loopback, and a cross-site request without an Origin (Sec-Fetch-Site:
+// cross-site). Last, it refuses a path with a dot segment, which the
+// target could resolve to a path outside Target's.
 func (p *TokenProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(r.Context())
 	st := &proxyState{start: time.Now(), cancel: cancel}
@@ -253,14 +285,31 @@ func (p *TokenProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	r = r.WithContext(context.WithValue(ctx, proxyStateKey{}, st))
 
+	if r.Method == http.MethodConnect || !strings.HasPrefix(r.RequestURI, "/") {
+		// What a client sends to a forward proxy (HTTP_PROXY): its
+		// request is for another server, not for the target.
+		status := http.StatusBadRequest
+		if r.Method == http.MethodConnect {
+			status = http.StatusMethodNotAllowed
+		}
+		p.answer(w, st, ProxyAnswer{Status: status, Error: "bad_request", Description: "agcurl proxy: this is not a forward proxy " +
+			"(CONNECT, or a request for a full URL): send requests to the proxy's own URL, and do not set it as HTTP_PROXY or HTTPS_PROXY"})
+		return
+	}
 	if !p.cfg.AllowRemote {
 		if why := refuseBrowserAttack(r); why != "" {
 			p.answer(w, st, ProxyAnswer{Status: http.StatusForbidden, Error: "forbidden", Description: "agcurl proxy: " + why})
 			return
 		}
 	}
-	if p.limit > 0 && r.ContentLength > 0 && r.ContentLength <= p.limit {
+	if hasDotSegment(r.URL.Path) {
+		p.answer(w, st, ProxyAnswer{Status: http.StatusBadRequest, Error: "bad_request", Description: "agcurl proxy: refusing a path " +
+			"with a . or .. segment (plain or %-encoded): the target could resolve it to leave the target's path"})
+		return
+	}
+	if p.limit > 0 && r.ContentLength > 0 && r.ContentLength <= p.limit && p.keep(r.ContentLength) {
 		// Small enough to keep for a resend after a 401.
+		defer p.keep(-r.ContentLength)
 		buf := make([]byte, r.ContentLength)
 		if _, err := io.ReadFull(r.Body, buf); err != nil {
 			st.setNote("reading the request body failed: " + termsafe.String(err.Error()))
@@ -273,6 +322,41 @@ func (p *TokenProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.rp.ServeHTTP(w, r)
 }
 
+// keep takes n bytes of the budget for kept bodies, and reports whether
+// they were there; a negative n gives them back.
+func (p *TokenProxy) keep(n int64) bool {
+	p.keptMu.Lock()
+	defer p.keptMu.Unlock()
+	if n > 0 && p.kept+n > p.budget {
+		return false
+	}
+	p.kept += n
+	return true
+}
+
+// hasDotSegment reports whether path (decoded once, as url.URL.Path holds
+// it) has a segment that a server could take for "." or "..": servers
+// differ in what they decode before they resolve dot segments (%2e, %2f,
+// a second round of %-decoding), in whether a backslash separates
+// segments, and in dropping ";params" from a segment. A client's own path
+// never holds one: clients resolve them before they send.
+func hasDotSegment(path string) bool {
+	for range 2 {
+		for _, seg := range strings.FieldsFunc(path, func(r rune) bool { return r == '/' || r == '\\' }) {
+			seg, _, _ = strings.Cut(seg, ";")
+			if seg == "." || seg == ".." {
+				return true
+			}
+		}
+		p, err := url.PathUnescape(path)
+		if err != nil || p == path {
+			break
+		}
+		path = p
+	}
+	return false
+}
+
 // refuseBrowserAttack returns why r looks like a request a browser sent for
 // a page on another site, or "".
 func refuseBrowserAttack(r *http.Request) string {
@@ -280,12 +364,13 @@ func refuseBrowserAttack(r *http.Request) string {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	if !netutil.IsLoopbackHost(host) {
+	// No Host: an HTTP/1.0 client, not a browser (which always sends one).
+	if host != "" && !loopbackName(host) {
 		return fmt.Sprintf("refusing a request for host %q: only loopback names are served (a web page may be trying DNS rebinding)", termsafe.String(r.Host))
 	}
 	if origin := r.Header.Get("Origin"); origin != "" {
 		u, err := url.Parse(origin)
-		if err != nil || u.Host == "" || !netutil.IsLoopbackHost(u.Hostname()) {
+		if err != nil || u.Host == "" || !loopbackName(u.Hostname()) {
 			return fmt.Sprintf("refusing a request from the web page at %s: only pages on loopback may use the proxy", termsafe.String(origin))
 		}
 		return ""
@@ -294,6 +379,12 @@ func refuseBrowserAttack(r *http.Request) string {
 		return "refusing a cross-site request from a web page: only pages on loopback may use the proxy"
 	}
 	return ""
+}
+
+// loopbackName reports whether host names loopback, "localhost." (fully
+// qualified) included.
+func loopbackName(host string) bool {
+	return netutil.IsLoopbackHost(strings.TrimSuffix(host, "."))
 }
 
 func (p *TokenProxy) track(st *proxyState) {
@@ -362,18 +453,35 @@ func (p *TokenProxy) log(r *http.Request, st *proxyState) {
 	note := st.note
 	st.mu.Unlock()
 	p.cfg.Log(ProxyLogEntry{
-		Method: termsafe.String(r.Method), Path: logPath(r.URL), Status: int(st.status.Load()),
+		Method: termsafe.String(logCut(r.Method, maxLogMethod)), Path: logPath(r.URL), Status: int(st.status.Load()),
 		Duration: time.Since(st.start), Note: note,
 	})
 }
 
-// logPath is u's path as the client sent it, escaped for a terminal, with
-// "?..." for its query: query strings may carry secrets (api_key=, code=).
+// maxLogPath and maxLogMethod are the most of a path and of a method a
+// log line shows.
+const (
+	maxLogPath   = 256
+	maxLogMethod = 32
+)
+
+// logCut returns s cut to n bytes, saying how long it was.
+func logCut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return fmt.Sprintf("%s...(%d bytes)", s[:n], len(s))
+}
+
+// logPath is u's path as the client sent it, escaped for a terminal and
+// cut to maxLogPath bytes, with "?..." for its query: query strings may
+// carry secrets (api_key=, code=).
 func logPath(u *url.URL) string {
 	path := u.EscapedPath()
 	if path == "" {
 		path = "/"
 	}
+	path = logCut(path, maxLogPath)
 	if u.RawQuery != "" || u.ForceQuery {
 		path += "?..."
 	}
@@ -384,6 +492,7 @@ func (p *TokenProxy) answer(w http.ResponseWriter, st *proxyState, a ProxyAnswer
 	st.status.Store(int32(a.Status))
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
 	if a.RetryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(int((a.RetryAfter+time.Second-1)/time.Second)))
@@ -429,6 +538,13 @@ func (p *TokenProxy) proxyLocation(loc string) (string, bool) {
 		}
 	} else if !strings.HasPrefix(u.Path, "/") {
 		return "", false // relative to the request's own path: right as it is
+	}
+	// Resolve dot segments as the client would, before the prefix is
+	// looked for; encoded ones that remain are left for the client (the
+	// proxy refuses them).
+	u = p.cfg.Target.ResolveReference(u)
+	if hasDotSegment(u.Path) {
+		return "", false
 	}
 	path := u.EscapedPath()
 	rest, ok := strings.CutPrefix(path, p.prefix)
@@ -519,7 +635,11 @@ func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
-		st.setNote("401 passed back: the body was not kept for a resend (larger than the limit, or of unknown length)")
+		st.setNote("401 passed back: the body was not kept for a resend (larger than the limit, of unknown length, or past the budget for kept bodies)")
+		return resp, nil
+	}
+	if t.p.justRefused(tok) {
+		st.setNote("401 passed back: the target refused a token just refreshed for a 401, so another refresh would not help")
 		return resp, nil
 	}
 	fresh, err := t.p.cfg.Tokens.Refresh(ctx, tok)
@@ -543,7 +663,21 @@ func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	again.Header.Set("Authorization", "Bearer "+fresh)
 	st.setNote("the target answered 401: token refreshed, request sent again")
-	return t.base.RoundTrip(again)
+	resp, err = t.base.RoundTrip(again)
+	if err == nil && resp.StatusCode == http.StatusUnauthorized {
+		t.p.refusedMu.Lock()
+		t.p.refused, t.p.refusedAt = fresh, time.Now()
+		t.p.refusedMu.Unlock()
+	}
+	return resp, err
+}
+
+// justRefused reports whether the target answered 401 to tok right after a
+// refresh, less than RefusedTokenPause ago.
+func (p *TokenProxy) justRefused(tok string) bool {
+	p.refusedMu.Lock()
+	defer p.refusedMu.Unlock()
+	return tok == p.refused && time.Since(p.refusedAt) < RefusedTokenPause
 }
 
 func closeBody(req *http.Request) {
