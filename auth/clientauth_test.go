@@ -76,7 +76,6 @@ func TestLoginRefusesReservedExtraParams(t *testing.T) {
 	}
 }
 
-
 // revocationRecorder is a revocation endpoint that records how the client
 // authenticated.
 func revocationRecorder(t *testing.T) (string, func() (*http.Request, url.Values)) {
