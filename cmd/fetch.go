@@ -33,6 +33,8 @@ type FetchOptions struct {
 	Data            []httpcall.Data
 	Get             bool
 	Form            []string
+	RawFields       []string // gh's --raw-field
+	Fields          []string // gh's --field
 	UploadFile      string
 	UserAgent       string
 	Referer         string
@@ -140,8 +142,10 @@ A URL starting with "/" is relative to the profile's API base
 	fl.Var(dataFlag{httpcall.DataRaw, &o.Data}, "data-raw", "request body, with no @file meaning")
 	fl.Var(dataFlag{httpcall.DataURLEncode, &o.Data}, "data-urlencode", "URL-encoded data: content, =content, name=content, @file or name@file")
 	fl.Var(dataFlag{httpcall.DataJSON, &o.Data}, "json", "JSON body (@file, @-), with Content-Type and Accept: application/json; repeats concatenate")
-	fl.BoolVarP(&o.Get, "get", "G", false, "put the data in the URL's query string and send a GET")
+	fl.BoolVarP(&o.Get, "get", "G", false, "put the data (or fields) in the URL's query string and send a GET")
 	fl.StringArrayVarP(&o.Form, "form", "F", nil, "multipart field: name=value, name=@file[;type=T][;filename=N], name=<file")
+	fl.StringArrayVar(&o.Fields, "field", nil, "JSON body field key=value, as gh api -F: true, false, null and integers typed; @file reads a value; key[]=v, key[sub]=v nest")
+	fl.StringArrayVar(&o.RawFields, "raw-field", nil, "JSON body field key=value with a string value, as gh api -f")
 	fl.StringVarP(&o.UploadFile, "upload-file", "T", "", "send this file (or - for stdin) as the body, with PUT")
 	fl.StringVarP(&o.UserAgent, "user-agent", "A", "", "User-Agent header (default \"agcurl/VERSION\")")
 	fl.StringVarP(&o.Referer, "referer", "e", "", "Referer header")
@@ -275,6 +279,8 @@ func fetchRun(ctx context.Context, o *FetchOptions) error {
 		Data:       o.Data,
 		Get:        o.Get,
 		Form:       o.Form,
+		RawFields:  o.RawFields,
+		Fields:     o.Fields,
 		UploadFile: o.UploadFile,
 		Head:       o.Head,
 		UserAgent:  o.UserAgent,

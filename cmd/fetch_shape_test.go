@@ -118,6 +118,9 @@ func TestNewCmdFetchFlags(t *testing.T) {
 		{[]string{"-G", "-d", "q=1"}, func(o *FetchOptions) { o.Get = true; o.Data = data(httpcall.DataASCII, "q=1") }},
 		{[]string{"-F", "a=b", "--form", "f=@cat.jpg;type=image/jpeg"}, func(o *FetchOptions) { o.Form = []string{"a=b", "f=@cat.jpg;type=image/jpeg"} }},
 		{[]string{"-T", "up.bin"}, func(o *FetchOptions) { o.UploadFile = "up.bin" }},
+		{[]string{"--field", "n=1", "--raw-field", "s=x", "--field", "a[]=@f"}, func(o *FetchOptions) {
+			o.Fields, o.RawFields = []string{"n=1", "a[]=@f"}, []string{"s=x"}
+		}},
 		{[]string{"-A", "bot/1"}, func(o *FetchOptions) { o.UserAgent = "bot/1" }},
 		{[]string{"--user-agent", ""}, func(o *FetchOptions) { o.UserAgent = "" }}, // given empty: no default
 		{[]string{"-e", "https://ref.example"}, func(o *FetchOptions) { o.Referer = "https://ref.example" }},

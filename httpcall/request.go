@@ -59,6 +59,11 @@ type Options struct {
 	UserAgent  string
 	Referer    string
 	Compressed bool // --compressed: ask for gzip/deflate; WriteResponse decodes
+	// RawFields and Fields are gh api's --raw-field and --field (see
+	// ParseFields): a JSON object body, POST by default; with Get, or the
+	// method GET, the query string instead.
+	RawFields []string
+	Fields    []string
 }
 
 // Opener opens "@file" arguments; "-" is standard input.
@@ -155,19 +160,33 @@ func Build(opts Options, open Opener) (*http.Request, error) {
 	var b *body
 	method := opts.Method
 	defaultMethod := http.MethodGet
-	switch {
-	case opts.Head:
+	if opts.Head {
 		defaultMethod = http.MethodHead
+	}
+	// checkConflicts leaves -I with nothing that makes a body.
+	switch {
 	case opts.Get && len(opts.Data) > 0:
 		q, err := queryFromData(opts.Data, open)
 		if err != nil {
 			return nil, err
 		}
-		if u.RawQuery != "" {
-			u.RawQuery += "&" + q
-		} else {
-			u.RawQuery = q
+		appendQuery(u, q)
+	case hasFields(opts):
+		params, err := ParseFields(opts.RawFields, opts.Fields, open)
+		if err != nil {
+			return nil, err
 		}
+		if fieldsInQuery(opts) {
+			appendQuery(u, FieldsQuery(params))
+			break
+		}
+		js, err := FieldsJSON(params)
+		if err != nil {
+			return nil, err
+		}
+		b = literalBody(string(js))
+		h.Set("Content-Type", "application/json")
+		defaultMethod = http.MethodPost
 	case len(opts.Form) > 0:
 		if b, err = newMultipartBody(opts.Form, open); err != nil {
 			return nil, err
@@ -243,7 +262,40 @@ func Build(opts Options, open Opener) (*http.Request, error) {
 	return req, nil
 }
 
+func hasFields(o Options) bool { return len(o.RawFields)+len(o.Fields) > 0 }
+
+// fieldsInQuery says whether fields go to the query string: with -G, or
+// when the method is GET, as gh api sends them with --method GET.
+func fieldsInQuery(o Options) bool { return o.Get || strings.EqualFold(o.Method, http.MethodGet) }
+
+// appendQuery adds q to u's query string, after what is there.
+func appendQuery(u *url.URL, q string) {
+	if q == "" {
+		return
+	}
+	if u.RawQuery != "" {
+		u.RawQuery += "&" + q
+	} else {
+		u.RawQuery = q
+	}
+}
+
+// literalBody is a body held in memory, replayable.
+func literalBody(s string) *body {
+	return &body{size: int64(len(s)), replayable: true, open: func() (io.ReadCloser, error) {
+		return io.NopCloser(strings.NewReader(s)), nil
+	}}
+}
+
 func checkConflicts(o Options) error {
+	if hasFields(o) {
+		switch {
+		case len(o.Data) > 0 || len(o.Form) > 0 || o.UploadFile != "":
+			return usagef("--field and --raw-field cannot be combined with -d, --json, -F or -T")
+		case o.Head && !o.Get:
+			return usagef("-I cannot be combined with --field or --raw-field without -G")
+		}
+	}
 	hasData := len(o.Data) > 0
 	jsonParts := 0
 	for _, d := range o.Data {

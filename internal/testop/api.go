@@ -22,6 +22,8 @@ import (
 //	GET  /v1/status/CODE  an empty answer with that status
 //	GET  /public          no token needed
 //
+// and the routes of extraRoutes and fetchRoutes.
+//
 // Every /v1/ path needs a bearer token that the provider's introspection
 // endpoint calls active; otherwise 401 with WWW-Authenticate.
 func (s *Server) apiHandler() http.Handler {
@@ -74,6 +76,7 @@ func (s *Server) apiHandler() http.Handler {
 		}
 	})
 	s.extraRoutes(mux)
+	s.fetchRoutes(mux)
 	mux.HandleFunc("/v1/status/{code}", func(w http.ResponseWriter, r *http.Request) {
 		code, err := strconv.Atoi(r.PathValue("code"))
 		if err != nil || code < 200 || code > 599 {
