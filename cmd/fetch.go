@@ -23,19 +23,22 @@ import (
 type FetchOptions struct {
 	IO      *IOStreams
 	Profile func() (*profileContext, error)
+	// Getenv reads the proxy variables when --noproxy is given.
+	Getenv func(string) string
 
 	// URL is the command's argument, as given: absolute, relative to the
 	// profile's API base when it starts with "/", or without a scheme.
 	URL string
 
 	Method          string
-	Headers         []string
+	Headers         []string // -H "Name: value" or @file, as given
 	Data            []httpcall.Data
 	Get             bool
 	Form            []string
 	RawFields       []string // gh's --raw-field
 	Fields          []string // gh's --field
 	UploadFile      string
+	URLQuery        []string
 	UserAgent       string
 	Referer         string
 	Compressed      bool
@@ -43,6 +46,8 @@ type FetchOptions struct {
 	Head            bool
 	Output          string
 	RemoteName      bool
+	OutputDir       string
+	CreateDirs      bool
 	Silent          bool
 	ShowError       bool
 	Verbose         bool
@@ -58,10 +63,15 @@ type FetchOptions struct {
 	RetryDelay      float64
 	RetryMaxTime    float64
 	RetryConnRefuse bool
+	RetryAllErrors  bool
 	Insecure        bool
 	CACert          string
+	Cert            string
+	Key             string
 	Proxy           string
-	HTTP11          bool
+	NoProxy         *string // --noproxy, when given
+	Resolve         []string
+	HTTP11          bool // --http1.1; --http2 (the default) sets it back
 	NoAuth          bool
 	JQ              string
 	Raw             bool
@@ -87,7 +97,8 @@ func (d dataFlag) Set(v string) error {
 // the parsed and checked options instead of fetchRun, so that tests can
 // check the command line without sending anything.
 func NewCmdFetch(f *Factory, runF func(*FetchOptions) error) *cobra.Command {
-	o := &FetchOptions{IO: f.IO}
+	o := &FetchOptions{IO: f.IO, Getenv: f.Getenv}
+	var noProxy string
 	c := &cobra.Command{
 		Use:   "fetch URL",
 		Short: "Make an HTTP request with the access token attached, curl style",
@@ -118,6 +129,9 @@ A URL starting with "/" is relative to the profile's API base
 			if !c.Flags().Changed("user-agent") {
 				o.UserAgent = "agcurl/" + currentBuild().Version
 			}
+			if c.Flags().Changed("noproxy") {
+				o.NoProxy = &noProxy
+			}
 			if err := o.validate(c.Flags().Changed("max-redirs")); err != nil {
 				return err
 			}
@@ -135,7 +149,7 @@ A URL starting with "/" is relative to the profile's API base
 	fl := c.Flags()
 	fl.SortFlags = false
 	fl.StringVarP(&o.Method, "request", "X", "", "request method (default GET; POST with data; PUT with -T; HEAD with -I)")
-	fl.StringArrayVarP(&o.Headers, "header", "H", nil, "header \"Name: value\" (repeatable; \"Name:\" removes a default, \"Name;\" sends it empty)")
+	fl.StringArrayVarP(&o.Headers, "header", "H", nil, "header \"Name: value\" (repeatable; \"Name:\" removes a default, \"Name;\" sends it empty); @file: one a line")
 	fl.VarP(dataFlag{httpcall.DataASCII, &o.Data}, "data", "d", "request body; @file reads a file (CR/LF removed), @- stdin; repeats join with &")
 	fl.Var(dataFlag{httpcall.DataASCII, &o.Data}, "data-ascii", "same as --data")
 	fl.Var(dataFlag{httpcall.DataBinary, &o.Data}, "data-binary", "request body; @file reads a file as is, streamed")
@@ -147,6 +161,7 @@ A URL starting with "/" is relative to the profile's API base
 	fl.StringArrayVar(&o.Fields, "field", nil, "JSON body field key=value, as gh api -F: true, false, null and integers typed; @file reads a value; key[]=v, key[sub]=v nest")
 	fl.StringArrayVar(&o.RawFields, "raw-field", nil, "JSON body field key=value with a string value, as gh api -f")
 	fl.StringVarP(&o.UploadFile, "upload-file", "T", "", "send this file (or - for stdin) as the body, with PUT")
+	fl.StringArrayVar(&o.URLQuery, "url-query", nil, "add to the URL's query string: --data-urlencode's syntax (name=content, name@file, ...), or +text as it is")
 	fl.StringVarP(&o.UserAgent, "user-agent", "A", "", "User-Agent header (default \"agcurl/VERSION\")")
 	fl.StringVarP(&o.Referer, "referer", "e", "", "Referer header")
 	fl.BoolVar(&o.Compressed, "compressed", false, "ask for a compressed response (gzip, deflate) and decompress it")
@@ -154,6 +169,8 @@ A URL starting with "/" is relative to the profile's API base
 	fl.BoolVarP(&o.Head, "head", "I", false, "send HEAD and write the status line and headers only")
 	fl.StringVarP(&o.Output, "output", "o", "", "write the body to this file instead of stdout (\"-\": stdout, even binary)")
 	fl.BoolVarP(&o.RemoteName, "remote-name", "O", false, "write the body to a file named like the URL's last path segment")
+	fl.StringVar(&o.OutputDir, "output-dir", "", "put -o and -O files in this directory")
+	fl.BoolVar(&o.CreateDirs, "create-dirs", false, "create the directories -o and -O files go in")
 	fl.BoolVarP(&o.Silent, "silent", "s", false, "no progress, warnings or error messages (with -S: still errors)")
 	fl.BoolVarP(&o.ShowError, "show-error", "S", false, "with -s: show errors")
 	fl.BoolVarP(&o.Verbose, "verbose", "v", false, "trace requests and responses on stderr (token and cookies redacted)")
@@ -169,10 +186,16 @@ A URL starting with "/" is relative to the profile's API base
 	fl.Float64Var(&o.RetryDelay, "retry-delay", 0, "seconds between retries (default: Retry-After, else 1s doubling)")
 	fl.Float64Var(&o.RetryMaxTime, "retry-max-time", 0, "stop retrying after this many seconds")
 	fl.BoolVar(&o.RetryConnRefuse, "retry-connrefused", false, "with --retry: also retry refused connections")
+	fl.BoolVar(&o.RetryAllErrors, "retry-all-errors", false, "with --retry: retry on any transfer error (and with -f, any HTTP status >= 400)")
 	fl.BoolVarP(&o.Insecure, "insecure", "k", false, "do not verify the server's TLS certificate")
 	fl.StringVar(&o.CACert, "cacert", "", "trust the CA certificates in this PEM file")
+	fl.StringVarP(&o.Cert, "cert", "E", "", "client certificate (PEM; with its key unless --key) for servers that ask for one")
+	fl.StringVar(&o.Key, "key", "", "the --cert certificate's private key (PEM, not encrypted)")
 	fl.StringVarP(&o.Proxy, "proxy", "x", "", "use this proxy (default: $HTTPS_PROXY, $HTTP_PROXY, $NO_PROXY)")
-	fl.BoolVar(&o.HTTP11, "http1.1", false, "use HTTP/1.1 only")
+	fl.StringVar(&noProxy, "noproxy", "", "comma-separated hosts, domains and CIDRs to reach without a proxy (\"*\": all), instead of $NO_PROXY")
+	fl.StringArrayVar(&o.Resolve, "resolve", nil, "HOST:PORT:ADDRESS[,ADDRESS]: connect there for HOST:PORT (the URL, Host and TLS name stay)")
+	fl.VarPF(httpVersionFlag{&o.HTTP11, true}, "http1.1", "", "use HTTP/1.1 only").NoOptDefVal = "true"
+	fl.VarPF(httpVersionFlag{&o.HTTP11, false}, "http2", "", "use HTTP/2 where the server offers it over TLS (the default)").NoOptDefVal = "true"
 	fl.BoolVar(&o.NoAuth, "no-auth", false, "send without a token")
 	fl.StringVar(&o.JQ, "jq", "", "filter a JSON response with this jq expression (strings print raw)")
 	fl.BoolVar(&o.Raw, "raw", false, "write the body as is, even JSON on a terminal")
@@ -239,7 +262,11 @@ func removesAuthorization(headers []string) bool {
 // fetchRun sends the request o describes, with the profile's token unless
 // o says not to, and writes the response as curl does.
 func fetchRun(ctx context.Context, o *FetchOptions) error {
-	noAuth := o.NoAuth || removesAuthorization(o.Headers)
+	headers, err := httpcall.ExpandHeaders(o.Headers, httpcall.OSOpener{Stdin: o.IO.In})
+	if err != nil {
+		return err
+	}
+	noAuth := o.NoAuth || removesAuthorization(headers)
 	var jq *gojq.Code
 	if o.JQ != "" {
 		var err error
@@ -275,12 +302,13 @@ func fetchRun(ctx context.Context, o *FetchOptions) error {
 		Method:     o.Method,
 		URL:        o.URL,
 		BaseURL:    base,
-		Headers:    o.Headers,
+		Headers:    headers,
 		Data:       o.Data,
 		Get:        o.Get,
 		Form:       o.Form,
 		RawFields:  o.RawFields,
 		Fields:     o.Fields,
+		URLQuery:   o.URLQuery,
 		UploadFile: o.UploadFile,
 		Head:       o.Head,
 		UserAgent:  o.UserAgent,
@@ -304,6 +332,10 @@ func fetchRun(ctx context.Context, o *FetchOptions) error {
 		}
 		output = name
 	}
+	if output, err = prepareOutput(o, output); err != nil {
+		closeBody()
+		return err
+	}
 
 	s := &httpcall.Sender{
 		FollowRedirects:  o.Location || o.LocationTrusted,
@@ -313,6 +345,8 @@ func fetchRun(ctx context.Context, o *FetchOptions) error {
 		RetryDelay:       seconds(o.RetryDelay),
 		RetryMaxTime:     seconds(o.RetryMaxTime),
 		RetryConnRefused: o.RetryConnRefuse,
+		RetryAllErrors:   o.RetryAllErrors,
+		FailOnHTTPError:  o.Fail || o.FailWithBody,
 	}
 	if !o.Silent {
 		s.Warn = func(msg string) { fmt.Fprintln(o.IO.ErrOut, msg) }
@@ -332,6 +366,7 @@ func fetchRun(ctx context.Context, o *FetchOptions) error {
 	s.Client, err = httpcall.NewClient(httpcall.ClientOptions{
 		Insecure: o.Insecure, CACertFile: o.CACert, Proxy: o.Proxy, HTTP11: o.HTTP11,
 		ConnectTimeout: seconds(o.ConnectTimeout),
+		NoProxy:        o.NoProxy, Resolve: o.Resolve, Cert: o.Cert, Key: o.Key, Getenv: o.Getenv,
 	})
 	if err != nil {
 		closeBody()

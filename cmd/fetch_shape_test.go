@@ -59,7 +59,7 @@ func fetchDefaults(url string) FetchOptions {
 // flagValues is o without its IO and lazy dependencies, for comparing.
 func flagValues(o *FetchOptions) FetchOptions {
 	v := *o
-	v.IO, v.Profile = nil, nil
+	v.IO, v.Profile, v.Getenv = nil, nil, nil
 	return v
 }
 
@@ -154,6 +154,18 @@ func TestNewCmdFetchFlags(t *testing.T) {
 		{[]string{"-x", "http://proxy:3128"}, func(o *FetchOptions) { o.Proxy = "http://proxy:3128" }},
 		{[]string{"--proxy", "socks5://p:1080"}, func(o *FetchOptions) { o.Proxy = "socks5://p:1080" }},
 		{[]string{"--http1.1"}, func(o *FetchOptions) { o.HTTP11 = true }},
+		{[]string{"--http2"}, func(o *FetchOptions) {}}, // the default
+		{[]string{"--http1.1", "--http2"}, func(o *FetchOptions) {}},
+		{[]string{"--http2", "--http1.1"}, func(o *FetchOptions) { o.HTTP11 = true }},
+		{[]string{"--url-query", "q=a b", "--url-query", "+raw"}, func(o *FetchOptions) { o.URLQuery = []string{"q=a b", "+raw"} }},
+		{[]string{"-H", "@headers.txt"}, func(o *FetchOptions) { o.Headers = []string{"@headers.txt"} }}, // read when run
+		{[]string{"--output-dir", "dl", "--create-dirs"}, func(o *FetchOptions) { o.OutputDir, o.CreateDirs = "dl", true }},
+		{[]string{"--retry-all-errors"}, func(o *FetchOptions) { o.RetryAllErrors = true }},
+		{[]string{"-E", "c.pem", "--key", "k.pem"}, func(o *FetchOptions) { o.Cert, o.Key = "c.pem", "k.pem" }},
+		{[]string{"--cert", "c.pem"}, func(o *FetchOptions) { o.Cert = "c.pem" }},
+		{[]string{"--noproxy", ""}, func(o *FetchOptions) { o.NoProxy = new(string) }},
+		{[]string{"--noproxy", "*"}, func(o *FetchOptions) { s := "*"; o.NoProxy = &s }},
+		{[]string{"--resolve", "a:443:127.0.0.1", "--resolve", "-a:443"}, func(o *FetchOptions) { o.Resolve = []string{"a:443:127.0.0.1", "-a:443"} }},
 		{[]string{"--no-auth"}, func(o *FetchOptions) { o.NoAuth = true }},
 		// -H 'Authorization:' also sends no token, but that is decided when
 		// the command runs: the option stays as given.

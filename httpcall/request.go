@@ -64,6 +64,9 @@ type Options struct {
 	// method GET, the query string instead.
 	RawFields []string
 	Fields    []string
+	// URLQuery are curl's --url-query arguments, appended to the query
+	// string in order: --data-urlencode's syntax, or "+text" as it is.
+	URLQuery []string
 }
 
 // Opener opens "@file" arguments; "-" is standard input.
@@ -214,6 +217,13 @@ func Build(opts Options, open Opener) (*http.Request, error) {
 		}
 		defaultMethod = http.MethodPost
 	}
+	if len(opts.URLQuery) > 0 {
+		q, err := urlQuery(opts.URLQuery, open)
+		if err != nil {
+			return nil, err
+		}
+		appendQuery(u, q)
+	}
 	if method == "" {
 		method = defaultMethod
 	}
@@ -278,6 +288,28 @@ func appendQuery(u *url.URL, q string) {
 	} else {
 		u.RawQuery = q
 	}
+}
+
+// urlQuery joins curl's --url-query arguments with "&": each is encoded
+// as --data-urlencode's are, except that one starting with "+" is taken
+// as it is, without the "+".
+func urlQuery(args []string, open Opener) (string, error) {
+	parts := make([]string, 0, len(args))
+	for _, a := range args {
+		if raw, ok := strings.CutPrefix(a, "+"); ok {
+			if strings.ContainsFunc(raw, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+				return "", usagef("malformed --url-query %q: a space or control character needs encoding", a)
+			}
+			parts = append(parts, raw)
+			continue
+		}
+		v, err := urlEncodeData(a, open)
+		if err != nil {
+			return "", err
+		}
+		parts = append(parts, v)
+	}
+	return strings.Join(parts, "&"), nil
 }
 
 // literalBody is a body held in memory, replayable.

@@ -12,7 +12,7 @@ import (
 // fetchRoutes adds the API endpoints that check fetch's request options
 // and pagination:
 //
-//	ANY /v1/inspect   the request as received: method, path, the query
+//	ANY /v1/inspect   the request as received: method, Host, path, the query
 //	                  as decoded name/value pairs in order, headers
 //	                  (Authorization left out) and the body as text
 //	GET /v1/pages     a list of items in pages, linked by Link headers:
@@ -45,7 +45,7 @@ func (s *Server) fetchRoutes(mux *http.ServeMux) {
 			}
 		}
 		writeJSON(w, http.StatusOK, map[string]any{
-			"method": r.Method, "path": r.URL.Path, "query": query, "headers": headers, "body": string(body),
+			"method": r.Method, "host": r.Host, "path": r.URL.Path, "query": query, "headers": headers, "body": string(body),
 		})
 	})
 	mux.HandleFunc("/v1/pages", func(w http.ResponseWriter, r *http.Request) {
