@@ -263,7 +263,17 @@ func TestNewCmdFetchUsageErrors(t *testing.T) {
 		{[]string{"--retry", "3.5"}, `invalid argument "3.5"`},
 		{[]string{"--max-redirs", "many", "-L"}, `invalid argument "many"`},
 		{[]string{"-j"}, "agcurl fetch supports a subset of curl's options"},
-		{[]string{"--cookie", "a=b"}, "agcurl fetch supports a subset of curl's options"},
+		{[]string{"--digest"}, "agcurl fetch supports a subset of curl's options"},
+		// curl options for what agcurl does its own way get a hint, which
+		// does not repeat the argument (it may hold a password).
+		{[]string{"-u", "alice:s3cr3t"}, "agcurl sends the profile's bearer token itself; for another scheme use --no-auth -H 'Authorization: ...'"},
+		{[]string{"-sSualice:s3cr3t"}, "--user (-u) is not supported"},
+		{[]string{"--user=alice:s3cr3t"}, "--user (-u) is not supported"},
+		{[]string{"--oauth2-bearer", "t0k3n"}, "set AGCURL_ACCESS_TOKEN"},
+		{[]string{"--cookie", "a=b"}, "--cookie (-b) is not supported: agcurl keeps no cookies; send one with -H 'Cookie: name=value'"},
+		{[]string{"-b", "jar.txt"}, "--cookie (-b) is not supported"},
+		{[]string{"-c", "jar.txt"}, "--cookie-jar (-c) is not supported"},
+		{[]string{"--cookie-jar", "jar.txt"}, "--cookie-jar (-c) is not supported"},
 		{[]string{"--color", "sometimes"}, "--color must be auto, always or never"},
 	}
 	for _, tt := range tests {
@@ -277,6 +287,9 @@ func TestNewCmdFetchUsageErrors(t *testing.T) {
 				t.Error("runF was called")
 			}
 			checkUsageError(t, err, tt.want)
+			if strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "t0k3n") {
+				t.Errorf("the error repeats the argument: %v", err)
+			}
 			// And for real: fetchRun is not reached, nothing is sent.
 			checkUsageError(t, runFetch(t, shapeFactory(t, nil), args...), tt.want)
 		})
