@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,7 +19,7 @@ import (
 	"github.com/agcurl/agcurl/internal/termsafe"
 )
 
-// FetchOptions are what `agcurl fetch` runs with: the URL and curl's
+// FetchOptions are what `agcurl fetch` runs with: the URLs and curl's
 // options as given on the command line (the user agent already defaulted),
 // its IO streams and, resolved only when it runs, the profile.
 type FetchOptions struct {
@@ -26,26 +28,28 @@ type FetchOptions struct {
 	// Getenv reads the proxy variables when --noproxy is given.
 	Getenv func(string) string
 
-	// URL is the command's argument, as given: absolute, relative to the
-	// profile's API base when it starts with "/", or without a scheme.
-	URL string
+	// URLs are the command's arguments, as given: absolute, relative to the
+	// profile's API base when they start with "/", or without a scheme.
+	URLs []string
 
-	Method          string
-	Headers         []string // -H "Name: value" or @file, as given
-	Data            []httpcall.Data
-	Get             bool
-	Form            []string
-	RawFields       []string // gh's --raw-field
-	Fields          []string // gh's --field
-	UploadFile      string
-	URLQuery        []string
-	UserAgent       string
-	Referer         string
-	Compressed      bool
-	Include         bool
-	Head            bool
-	Output          string
-	RemoteName      bool
+	Method    string
+	Headers   []string // -H "Name: value" or @file, as given
+	Data      []httpcall.Data
+	Get       bool
+	Form      []string
+	RawFields []string // gh's --raw-field
+	Fields    []string // gh's --field
+	// Uploads are -T's files; the Nth goes with the Nth URL, as in curl.
+	Uploads    []string
+	URLQuery   []string
+	UserAgent  string
+	Referer    string
+	Compressed bool
+	Include    bool
+	Head       bool
+	// Outputs are -o FILE and -O in command-line order; the Nth is where
+	// the Nth URL's body goes (curl's pairing), stdout for URLs without one.
+	Outputs         []FetchOutput
 	OutputDir       string
 	CreateDirs      bool
 	Silent          bool
@@ -76,6 +80,15 @@ type FetchOptions struct {
 	JQ              string
 	Raw             bool
 	Pretty          bool
+	Parallel        bool // -Z
+	ParallelMax     int
+	FailEarly       bool
+}
+
+// FetchOutput is one -o FILE (Path) or -O (Remote).
+type FetchOutput struct {
+	Path   string
+	Remote bool
 }
 
 // dataFlag appends to one shared list, so that -d, --data-binary,
@@ -100,7 +113,7 @@ func NewCmdFetch(f *Factory, runF func(*FetchOptions) error) *cobra.Command {
 	o := &FetchOptions{IO: f.IO, Getenv: f.Getenv}
 	var noProxy string
 	c := &cobra.Command{
-		Use:   "fetch URL",
+		Use:   "fetch URL...",
 		Short: "Make an HTTP request with the access token attached, curl style",
 		Long: `Send one HTTP request, curl style, with "Authorization: Bearer <token>" set from
 the session (refreshed first if needed). Options have curl's names and
@@ -123,9 +136,12 @@ A URL starting with "/" is relative to the profile's API base
   agcurl fetch https://api.example.com/v1/photos -F 'photo=@cat.jpg;type=image/jpeg' -F caption=cat
   agcurl fetch -fsSL --retry 3 https://api.example.com/v1/report -O
   agcurl fetch -s -o /dev/null -w '%{http_code} %{time_total}\n' https://api.example.com/v1/health`,
-		Args: exactArgs(1, "URL"),
+		Args: minimumArgs(1, "URL"),
 		RunE: func(c *cobra.Command, args []string) error {
-			o.URL = args[0]
+			o.URLs = args
+			if o.ParallelMax < 1 || o.ParallelMax > 300 {
+				o.ParallelMax = 50 // as curl does with a value out of range
+			}
 			if !c.Flags().Changed("user-agent") {
 				o.UserAgent = "agcurl/" + currentBuild().Version
 			}
@@ -160,15 +176,15 @@ A URL starting with "/" is relative to the profile's API base
 	fl.StringArrayVarP(&o.Form, "form", "F", nil, "multipart field: name=value, name=@file[;type=T][;filename=N], name=<file")
 	fl.StringArrayVar(&o.Fields, "field", nil, "JSON body field key=value, as gh api -F: true, false, null and integers typed; @file reads a value; key[]=v, key[sub]=v nest")
 	fl.StringArrayVar(&o.RawFields, "raw-field", nil, "JSON body field key=value with a string value, as gh api -f")
-	fl.StringVarP(&o.UploadFile, "upload-file", "T", "", "send this file (or - for stdin) as the body, with PUT")
+	fl.StringArrayVarP(&o.Uploads, "upload-file", "T", nil, "send this file (or - for stdin) as the body, with PUT; one -T a URL, in order")
 	fl.StringArrayVar(&o.URLQuery, "url-query", nil, "add to the URL's query string: --data-urlencode's syntax (name=content, name@file, ...), or +text as it is")
 	fl.StringVarP(&o.UserAgent, "user-agent", "A", "", "User-Agent header (default \"agcurl/VERSION\")")
 	fl.StringVarP(&o.Referer, "referer", "e", "", "Referer header")
 	fl.BoolVar(&o.Compressed, "compressed", false, "ask for a compressed response (gzip, deflate) and decompress it")
 	fl.BoolVarP(&o.Include, "include", "i", false, "write the status line and response headers before the body")
 	fl.BoolVarP(&o.Head, "head", "I", false, "send HEAD and write the status line and headers only")
-	fl.StringVarP(&o.Output, "output", "o", "", "write the body to this file instead of stdout (\"-\": stdout, even binary)")
-	fl.BoolVarP(&o.RemoteName, "remote-name", "O", false, "write the body to a file named like the URL's last path segment")
+	fl.VarP(outputFlag{list: &o.Outputs}, "output", "o", "write the body to this file instead of stdout (\"-\": stdout, even binary); one -o or -O a URL, in order")
+	fl.VarPF(outputFlag{list: &o.Outputs, remote: true}, "remote-name", "O", "write the body to a file named like the URL's last path segment").NoOptDefVal = "true"
 	fl.StringVar(&o.OutputDir, "output-dir", "", "put -o and -O files in this directory")
 	fl.BoolVar(&o.CreateDirs, "create-dirs", false, "create the directories -o and -O files go in")
 	fl.BoolVarP(&o.Silent, "silent", "s", false, "no progress, warnings or error messages (with -S: still errors)")
@@ -200,6 +216,9 @@ A URL starting with "/" is relative to the profile's API base
 	fl.StringVar(&o.JQ, "jq", "", "filter a JSON response with this jq expression (strings print raw)")
 	fl.BoolVar(&o.Raw, "raw", false, "write the body as is, even JSON on a terminal")
 	fl.BoolVar(&o.Pretty, "pretty", false, "pretty-print a JSON body, even when not on a terminal")
+	fl.BoolVarP(&o.Parallel, "parallel", "Z", false, "with several URLs: run the transfers at the same time")
+	fl.IntVar(&o.ParallelMax, "parallel-max", 50, "with -Z: at most this many transfers at once (1 to 300)")
+	fl.BoolVar(&o.FailEarly, "fail-early", false, "with several URLs: stop at the first failed transfer")
 	return c
 }
 
@@ -217,8 +236,16 @@ func (o *FetchOptions) validate(maxRedirsSet bool) error {
 			return usageErrorf("--raw/--pretty and --fail/--fail-with-body are pairs of which only one may be given")
 		}
 	}
-	if o.Output != "" && o.RemoteName {
-		return usageErrorf("-o and -O cannot be used together")
+	for _, u := range o.URLs {
+		if err := checkFieldLikeURL(u); err != nil {
+			return err
+		}
+	}
+	if len(o.Outputs) > len(o.URLs) {
+		return usageErrorf("more -o/-O options (%d) than URLs (%d): each goes with one URL, in order", len(o.Outputs), len(o.URLs))
+	}
+	if len(o.Uploads) > len(o.URLs) {
+		return usageErrorf("more -T options (%d) than URLs (%d): each goes with one URL, in order", len(o.Uploads), len(o.URLs))
 	}
 	if o.JQ != "" && (o.Raw || o.Pretty) {
 		return usageErrorf("--jq cannot be combined with --raw or --pretty")
@@ -259,8 +286,18 @@ func removesAuthorization(headers []string) bool {
 	return false
 }
 
-// fetchRun sends the request o describes, with the profile's token unless
-// o says not to, and writes the response as curl does.
+// fetchEnv is what the transfers of one fetch share.
+type fetchEnv struct {
+	headers  []string // -H, with @file read
+	base     string   // the profile's API base
+	jq       *gojq.Code
+	writeOut string // -w, with @file read
+	open     httpcall.Opener
+	sender   *httpcall.Sender
+}
+
+// fetchRun sends the requests o describes, with the profile's token unless
+// o says not to, and writes the responses as curl does.
 func fetchRun(ctx context.Context, o *FetchOptions) error {
 	headers, err := httpcall.ExpandHeaders(o.Headers, httpcall.OSOpener{Stdin: o.IO.In})
 	if err != nil {
@@ -286,57 +323,87 @@ func fetchRun(ctx context.Context, o *FetchOptions) error {
 	}
 
 	// The profile is needed for relative URLs and the token; with --no-auth
-	// and an absolute URL it is not read at all.
+	// and absolute URLs it is not read at all.
 	var p *profileContext
-	if !noAuth || strings.HasPrefix(o.URL, "/") {
+	if !noAuth || slices.ContainsFunc(o.URLs, func(u string) bool { return strings.HasPrefix(u, "/") }) {
 		var err error
 		if p, err = o.Profile(); err != nil {
 			return err
 		}
 	}
-	base := ""
+	env := &fetchEnv{headers: headers, jq: jq, writeOut: writeOut, open: httpcall.OSOpener{Stdin: o.IO.In}}
 	if p != nil && p.profile != nil {
-		base = p.profile.APIBase
+		env.base = p.profile.APIBase
 	}
+	targets := o.targets()
+	if len(targets) > 1 {
+		return o.fetchMany(ctx, env, targets, p, noAuth)
+	}
+	req, output, err := o.prepare(env, targets[0])
+	if err != nil {
+		return err
+	}
+	if env.sender, err = o.newSender(ctx, p, noAuth); err != nil {
+		closeBody(req)
+		return err
+	}
+	return o.transfer(ctx, env, req, output, targets[0].URL)
+}
+
+// prepare builds the request for t and finds where its body goes.
+func (o *FetchOptions) prepare(env *fetchEnv, t fetchTarget) (*http.Request, string, error) {
 	req, err := httpcall.Build(httpcall.Options{
 		Method:     o.Method,
-		URL:        o.URL,
-		BaseURL:    base,
-		Headers:    headers,
+		URL:        t.URL,
+		BaseURL:    env.base,
+		Headers:    env.headers,
 		Data:       o.Data,
 		Get:        o.Get,
 		Form:       o.Form,
 		RawFields:  o.RawFields,
 		Fields:     o.Fields,
 		URLQuery:   o.URLQuery,
-		UploadFile: o.UploadFile,
+		UploadFile: t.Upload,
 		Head:       o.Head,
 		UserAgent:  o.UserAgent,
 		Referer:    o.Referer,
 		Compressed: o.Compressed,
-	}, httpcall.OSOpener{Stdin: o.IO.In})
+	}, env.open)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
-	closeBody := func() {
-		if req.Body != nil {
-			req.Body.Close()
+	output := t.Output
+	if t.Remote {
+		if output, err = remoteName(req.URL); err != nil {
+			closeBody(req)
+			return nil, "", err
 		}
-	}
-	output := o.Output
-	if o.RemoteName {
-		name := path.Base(req.URL.Path)
-		if name == "" || name == "/" || name == "." {
-			closeBody()
-			return usageErrorf("-O: the URL has no file name to save to; use -o FILE")
-		}
-		output = name
 	}
 	if output, err = prepareOutput(o, output); err != nil {
-		closeBody()
-		return err
+		closeBody(req)
+		return nil, "", err
 	}
+	return req, output, nil
+}
 
+// remoteName is -O's file name: the URL's last path segment.
+func remoteName(u *url.URL) (string, error) {
+	name := path.Base(u.Path)
+	if name == "" || name == "/" || name == "." {
+		return "", usageErrorf("-O: the URL has no file name to save to; use -o FILE")
+	}
+	return name, nil
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+// newSender returns the Sender for o's transfers: its client, and the
+// profile's token unless noAuth.
+func (o *FetchOptions) newSender(ctx context.Context, p *profileContext, noAuth bool) (*httpcall.Sender, error) {
 	s := &httpcall.Sender{
 		FollowRedirects:  o.Location || o.LocationTrusted,
 		MaxRedirects:     o.MaxRedirs,
@@ -354,8 +421,7 @@ func fetchRun(ctx context.Context, o *FetchOptions) error {
 	if !noAuth {
 		ts, err := p.tokens(ctx)
 		if err != nil {
-			closeBody()
-			return err
+			return nil, err
 		}
 		s.Tokens = ts
 		s.Policy = tokenPolicy(p)
@@ -363,27 +429,34 @@ func fetchRun(ctx context.Context, o *FetchOptions) error {
 	if o.Verbose {
 		s.Tracer = httpcall.VerboseTracer{W: o.IO.ErrOut}
 	}
+	var err error
 	s.Client, err = httpcall.NewClient(httpcall.ClientOptions{
 		Insecure: o.Insecure, CACertFile: o.CACert, Proxy: o.Proxy, HTTP11: o.HTTP11,
 		ConnectTimeout: seconds(o.ConnectTimeout),
 		NoProxy:        o.NoProxy, Resolve: o.Resolve, Cert: o.Cert, Key: o.Key, Getenv: o.Getenv,
 	})
 	if err != nil {
-		closeBody()
-		return err
+		return nil, err
 	}
+	return s, nil
+}
+
+// transfer sends req, writes the response to output (stdout when empty)
+// and then -w, as curl does for one transfer; givenURL is the URL as given.
+func (o *FetchOptions) transfer(ctx context.Context, env *fetchEnv, req *http.Request, output, givenURL string) error {
 	if o.MaxTime > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, seconds(o.MaxTime))
 		defer cancel()
 	}
+	writeOut := env.writeOut
 
 	start := time.Now()
-	res, err := s.Do(ctx, req)
+	res, err := env.sender.Do(ctx, req)
 	firstByte := time.Since(start)
 	var st httpcall.Stats
 	if err != nil {
-		closeBody()
+		closeBody(req)
 	} else {
 		out := httpcall.Output{
 			Stdout:       o.IO.Out,
@@ -401,7 +474,7 @@ func fetchRun(ctx context.Context, o *FetchOptions) error {
 		case o.Pretty:
 			out.Style = httpcall.StylePretty
 		}
-		out.JQ = jq
+		out.JQ = env.jq
 		if output != "" && output != "-" && o.IO.ErrTTY && !o.Silent {
 			out.Progress = o.IO.ErrOut
 		}
@@ -412,7 +485,7 @@ func fetchRun(ctx context.Context, o *FetchOptions) error {
 	}
 	if writeOut != "" {
 		v := httpcall.WriteOutVars{
-			URL: o.URL, SizeDownload: st.SizeDownload, SizeHeader: st.SizeHeader,
+			URL: givenURL, SizeDownload: st.SizeDownload, SizeHeader: st.SizeHeader,
 			TimeStart: firstByte, TimeTotal: time.Since(start), ExitCode: exitCode(err),
 		}
 		if res != nil {

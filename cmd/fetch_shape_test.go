@@ -53,7 +53,7 @@ func runFetch(t *testing.T, f *Factory, args ...string) error {
 
 // fetchDefaults are the options of `agcurl fetch URL`.
 func fetchDefaults(url string) FetchOptions {
-	return FetchOptions{URL: url, MaxRedirs: 50, UserAgent: "agcurl/" + currentBuild().Version}
+	return FetchOptions{URLs: []string{url}, MaxRedirs: 50, ParallelMax: 50, UserAgent: "agcurl/" + currentBuild().Version}
 }
 
 // flagValues is o without its IO and lazy dependencies, for comparing.
@@ -117,7 +117,7 @@ func TestNewCmdFetchFlags(t *testing.T) {
 			}},
 		{[]string{"-G", "-d", "q=1"}, func(o *FetchOptions) { o.Get = true; o.Data = data(httpcall.DataASCII, "q=1") }},
 		{[]string{"-F", "a=b", "--form", "f=@cat.jpg;type=image/jpeg"}, func(o *FetchOptions) { o.Form = []string{"a=b", "f=@cat.jpg;type=image/jpeg"} }},
-		{[]string{"-T", "up.bin"}, func(o *FetchOptions) { o.UploadFile = "up.bin" }},
+		{[]string{"-T", "up.bin"}, func(o *FetchOptions) { o.Uploads = []string{"up.bin"} }},
 		{[]string{"--field", "n=1", "--raw-field", "s=x", "--field", "a[]=@f"}, func(o *FetchOptions) {
 			o.Fields, o.RawFields = []string{"n=1", "a[]=@f"}, []string{"s=x"}
 		}},
@@ -127,9 +127,14 @@ func TestNewCmdFetchFlags(t *testing.T) {
 		{[]string{"--compressed"}, func(o *FetchOptions) { o.Compressed = true }},
 		{[]string{"-i"}, func(o *FetchOptions) { o.Include = true }},
 		{[]string{"-I"}, func(o *FetchOptions) { o.Head = true }},
-		{[]string{"-o", "out.json"}, func(o *FetchOptions) { o.Output = "out.json" }},
-		{[]string{"--output", "-"}, func(o *FetchOptions) { o.Output = "-" }},
-		{[]string{"-O"}, func(o *FetchOptions) { o.RemoteName = true }},
+		{[]string{"-o", "out.json"}, func(o *FetchOptions) { o.Outputs = []FetchOutput{{Path: "out.json"}} }},
+		{[]string{"--output", "-"}, func(o *FetchOptions) { o.Outputs = []FetchOutput{{Path: "-"}} }},
+		{[]string{"-O"}, func(o *FetchOptions) { o.Outputs = []FetchOutput{{Remote: true}} }},
+		{[]string{"--remote-name"}, func(o *FetchOptions) { o.Outputs = []FetchOutput{{Remote: true}} }},
+		{[]string{"-Z", "--parallel-max", "3", "--fail-early"}, func(o *FetchOptions) { o.Parallel, o.ParallelMax, o.FailEarly = true, 3, true }},
+		{[]string{"--parallel", "--parallel-max", "0"}, func(o *FetchOptions) { o.Parallel = true }},   // curl: out of range is 50
+		{[]string{"--parallel", "--parallel-max", "301"}, func(o *FetchOptions) { o.Parallel = true }}, // likewise
+		{[]string{"--parallel", "--parallel-max", "300"}, func(o *FetchOptions) { o.Parallel, o.ParallelMax = true, 300 }},
 		{[]string{"-s"}, func(o *FetchOptions) { o.Silent = true }},
 		{[]string{"-sS"}, func(o *FetchOptions) { o.Silent = true; o.ShowError = true }},
 		{[]string{"-v"}, func(o *FetchOptions) { o.Verbose = true }},
@@ -174,7 +179,7 @@ func TestNewCmdFetchFlags(t *testing.T) {
 		{[]string{"--raw"}, func(o *FetchOptions) { o.Raw = true }},
 		{[]string{"--pretty"}, func(o *FetchOptions) { o.Pretty = true }},
 		{[]string{"-fsSL", "--retry", "3", "-O"}, func(o *FetchOptions) {
-			o.Fail, o.Silent, o.ShowError, o.Location, o.Retry, o.RemoteName = true, true, true, true, 3, true
+			o.Fail, o.Silent, o.ShowError, o.Location, o.Retry, o.Outputs = true, true, true, true, 3, []FetchOutput{{Remote: true}}
 		}},
 	}
 	for _, tt := range tests {
@@ -197,9 +202,19 @@ func TestNewCmdFetchFlags(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.URL != u || got.Method != "POST" {
-			t.Errorf("%s -X POST: URL %q, method %q", u, got.URL, got.Method)
+		if len(got.URLs) != 1 || got.URLs[0] != u || got.Method != "POST" {
+			t.Errorf("%s -X POST: URLs %q, method %q", u, got.URLs, got.Method)
 		}
+	}
+	// Several URLs, with -o, -O and -T paired with them in order wherever
+	// they are on the command line.
+	got, err := parseFetch(t, shapeFactory(t, nil), "-o", "a", url+"/1", "-T", "t1", url+"/2", "-O", "-T", "t2", url+"/3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantTargets := []fetchTarget{{URL: url + "/1", Output: "a", Upload: "t1"}, {URL: url + "/2", Remote: true, Upload: "t2"}, {URL: url + "/3"}}
+	if !reflect.DeepEqual(got.targets(), wantTargets) {
+		t.Errorf("targets\n got %+v\nwant %+v", got.targets(), wantTargets)
 	}
 }
 
@@ -241,11 +256,13 @@ func TestNewCmdFetchUsageErrors(t *testing.T) {
 		want string
 	}{
 		{nil, "fetch: missing URL"}, // with the URL dropped below
-		{[]string{"extra"}, `fetch: unexpected argument`},
+		{[]string{"a=1"}, `"a=1" is not a URL: for a body field use --raw-field or --field`},
+		{[]string{"-o", "a", "-o", "b"}, "more -o/-O options (2) than URLs (1)"},
+		{[]string{"-T", "a", "-T", "b"}, "more -T options (2) than URLs (1)"},
 		{[]string{"--raw", "--pretty"}, "only one may be given"},
 		{[]string{"-f", "--fail-with-body"}, "only one may be given"},
 		{[]string{"--fail", "--fail-with-body", "-s"}, "only one may be given"},
-		{[]string{"-o", "x", "-O"}, "-o and -O cannot be used together"},
+		{[]string{"-o", "x", "-O"}, "more -o/-O options (2) than URLs (1)"},
 		{[]string{"--jq", ".", "--raw"}, "--jq cannot be combined with --raw or --pretty"},
 		{[]string{"--jq", ".", "--pretty"}, "--jq cannot be combined with --raw or --pretty"},
 		{[]string{"-m", "-1"}, "--max-time must be a non-negative number of seconds"},
