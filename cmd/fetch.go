@@ -83,6 +83,8 @@ type FetchOptions struct {
 	Parallel        bool // -Z
 	ParallelMax     int
 	FailEarly       bool
+	Paginate        bool // gh's --paginate
+	Slurp           bool // gh's --slurp
 }
 
 // FetchOutput is one -o FILE (Path) or -O (Remote).
@@ -216,6 +218,8 @@ A URL starting with "/" is relative to the profile's API base
 	fl.StringVar(&o.JQ, "jq", "", "filter a JSON response with this jq expression (strings print raw)")
 	fl.BoolVar(&o.Raw, "raw", false, "write the body as is, even JSON on a terminal")
 	fl.BoolVar(&o.Pretty, "pretty", false, "pretty-print a JSON body, even when not on a terminal")
+	fl.BoolVar(&o.Paginate, "paginate", false, "follow Link: <...>; rel=\"next\" headers, writing each page in turn (GET only; the token stays on the first page's origin)")
+	fl.BoolVar(&o.Slurp, "slurp", false, "with --paginate: write the JSON pages as one array of pages, as gh api (--jq then runs on it)")
 	fl.BoolVarP(&o.Parallel, "parallel", "Z", false, "with several URLs: run the transfers at the same time")
 	fl.IntVar(&o.ParallelMax, "parallel-max", 50, "with -Z: at most this many transfers at once (1 to 300)")
 	fl.BoolVar(&o.FailEarly, "fail-early", false, "with several URLs: stop at the first failed transfer")
@@ -246,6 +250,9 @@ func (o *FetchOptions) validate(maxRedirsSet bool) error {
 	}
 	if len(o.Uploads) > len(o.URLs) {
 		return usageErrorf("more -T options (%d) than URLs (%d): each goes with one URL, in order", len(o.Uploads), len(o.URLs))
+	}
+	if err := o.checkPaginate(); err != nil {
+		return err
 	}
 	if o.JQ != "" && (o.Raw || o.Pretty) {
 		return usageErrorf("--jq cannot be combined with --raw or --pretty")
@@ -347,7 +354,11 @@ func fetchRun(ctx context.Context, o *FetchOptions) error {
 		closeBody(req)
 		return err
 	}
-	return o.transfer(ctx, env, req, output, targets[0].URL)
+	if o.Paginate {
+		return o.paginate(ctx, env, req, output, targets[0].URL)
+	}
+	_, err = o.transfer(ctx, env, req, output, targets[0].URL, nil)
+	return err
 }
 
 // prepare builds the request for t and finds where its body goes.
@@ -441,9 +452,11 @@ func (o *FetchOptions) newSender(ctx context.Context, p *profileContext, noAuth 
 	return s, nil
 }
 
-// transfer sends req, writes the response to output (stdout when empty)
-// and then -w, as curl does for one transfer; givenURL is the URL as given.
-func (o *FetchOptions) transfer(ctx context.Context, env *fetchEnv, req *http.Request, output, givenURL string) error {
+// transfer sends req, writes the response to output (stdout when empty),
+// or to sink when not nil, and then -w, as curl does for one transfer;
+// givenURL is the URL as given. The caller may read the result's response
+// headers; its body is closed.
+func (o *FetchOptions) transfer(ctx context.Context, env *fetchEnv, req *http.Request, output, givenURL string, sink *pageSink) (*httpcall.Result, error) {
 	if o.MaxTime > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, seconds(o.MaxTime))
@@ -478,6 +491,7 @@ func (o *FetchOptions) transfer(ctx context.Context, env *fetchEnv, req *http.Re
 		if output != "" && output != "-" && o.IO.ErrTTY && !o.Silent {
 			out.Progress = o.IO.ErrOut
 		}
+		sink.apply(&out)
 		st, err = httpcall.WriteResponse(out, res.Response)
 	}
 	if ctx.Err() == context.DeadlineExceeded && err != nil {
@@ -499,7 +513,7 @@ func (o *FetchOptions) transfer(ctx context.Context, env *fetchEnv, req *http.Re
 		}
 		httpcall.WriteOut(o.IO.Out, o.IO.ErrOut, writeOut, v)
 	}
-	return err
+	return res, err
 }
 
 // writeOutFormat reads -w @file and -w @- (from stdin) as curl does.

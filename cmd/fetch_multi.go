@@ -152,7 +152,11 @@ func (o *FetchOptions) fetchOne(ctx context.Context, env *fetchEnv, t fetchTarge
 	if err != nil {
 		return err
 	}
-	return o.transfer(ctx, env, req, output, t.URL)
+	if o.Paginate {
+		return o.paginate(ctx, env, req, output, t.URL)
+	}
+	_, err = o.transfer(ctx, env, req, output, t.URL, nil)
+	return err
 }
 
 // fetchParallel runs the transfers -Z style. Output from transfers that
@@ -246,9 +250,10 @@ func transferFailure(err error) bool {
 		readErr   *httpcall.ReadError
 		redirs    *httpcall.TooManyRedirectsError
 		jqErr     *httpcall.JQError
+		pageErr   *httpcall.PageLinkError
 	)
 	return errors.As(err, &transport) || errors.As(err, &httpErr) || errors.As(err, &writeErr) ||
-		errors.As(err, &readErr) || errors.As(err, &redirs) || errors.As(err, &jqErr)
+		errors.As(err, &readErr) || errors.As(err, &redirs) || errors.As(err, &jqErr) || errors.As(err, &pageErr)
 }
 
 // report prints one transfer's failure as Run prints an error, unless -s

@@ -131,6 +131,10 @@ func TestNewCmdFetchFlags(t *testing.T) {
 		{[]string{"--output", "-"}, func(o *FetchOptions) { o.Outputs = []FetchOutput{{Path: "-"}} }},
 		{[]string{"-O"}, func(o *FetchOptions) { o.Outputs = []FetchOutput{{Remote: true}} }},
 		{[]string{"--remote-name"}, func(o *FetchOptions) { o.Outputs = []FetchOutput{{Remote: true}} }},
+		{[]string{"--paginate", "--slurp"}, func(o *FetchOptions) { o.Paginate, o.Slurp = true, true }},
+		{[]string{"--paginate", "-G", "-d", "per=2"}, func(o *FetchOptions) {
+			o.Paginate, o.Get, o.Data = true, true, data(httpcall.DataASCII, "per=2")
+		}},
 		{[]string{"-Z", "--parallel-max", "3", "--fail-early"}, func(o *FetchOptions) { o.Parallel, o.ParallelMax, o.FailEarly = true, 3, true }},
 		{[]string{"--parallel", "--parallel-max", "0"}, func(o *FetchOptions) { o.Parallel = true }},   // curl: out of range is 50
 		{[]string{"--parallel", "--parallel-max", "301"}, func(o *FetchOptions) { o.Parallel = true }}, // likewise
@@ -258,6 +262,14 @@ func TestNewCmdFetchUsageErrors(t *testing.T) {
 		{nil, "fetch: missing URL"}, // with the URL dropped below
 		{[]string{"a=1"}, `"a=1" is not a URL: for a body field use --raw-field or --field`},
 		{[]string{"-o", "a", "-o", "b"}, "more -o/-O options (2) than URLs (1)"},
+		{[]string{"--slurp"}, "--slurp needs --paginate"},
+		{[]string{"--paginate", "-X", "DELETE"}, "--paginate follows GET requests only"},
+		{[]string{"--paginate", "-I"}, "--paginate follows GET requests only"},
+		{[]string{"--paginate", "-T", "f"}, "--paginate follows GET requests only"},
+		{[]string{"--paginate", "--json", "{}"}, "--paginate follows GET requests only"},
+		{[]string{"--paginate", "-F", "a=b"}, "--paginate follows GET requests only"},
+		{[]string{"--paginate", "--raw-field", "a=b"}, "--paginate follows GET requests only"},
+		{[]string{"--paginate", "--slurp", "-i"}, "--slurp cannot be combined with -i"},
 		{[]string{"-T", "a", "-T", "b"}, "more -T options (2) than URLs (1)"},
 		{[]string{"--raw", "--pretty"}, "only one may be given"},
 		{[]string{"-f", "--fail-with-body"}, "only one may be given"},
