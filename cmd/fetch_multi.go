@@ -294,6 +294,25 @@ func (r *replayStdin) Open(name string) (io.ReadCloser, error) {
 	if name != "-" {
 		return httpcall.OSOpener{}.Open(name)
 	}
+	if err := r.read(); err != nil {
+		return nil, err
+	}
+	return io.NopCloser(bytes.NewReader(r.data)), nil
+}
+
+// Size is standard input's size, once read, so that each URL gets it with
+// a Content-Length, as curl sends -d @-.
+func (r *replayStdin) Size(name string) int64 {
+	if name != "-" {
+		return httpcall.OSOpener{}.Size(name)
+	}
+	if r.read() != nil {
+		return -1 // Open reports the error
+	}
+	return int64(len(r.data))
+}
+
+func (r *replayStdin) read() error {
 	r.once.Do(func() {
 		if r.in == nil {
 			return
@@ -303,10 +322,5 @@ func (r *replayStdin) Open(name string) (io.ReadCloser, error) {
 			r.err = fmt.Errorf("standard input is larger than %d MiB, too large to send to several URLs", maxStdinReplay>>20)
 		}
 	})
-	if r.err != nil {
-		return nil, r.err
-	}
-	return io.NopCloser(bytes.NewReader(r.data)), nil
+	return r.err
 }
-
-func (r *replayStdin) Size(name string) int64 { return httpcall.OSOpener{}.Size(name) }

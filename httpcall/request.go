@@ -73,7 +73,8 @@ type Options struct {
 type Opener interface {
 	Open(name string) (io.ReadCloser, error)
 	// Size returns the size of a regular file, or -1 for anything else
-	// (standard input, a pipe, a device, a missing file).
+	// (standard input, a pipe, a device, a missing file), unless the
+	// Opener holds it: then its size, and Open may be called again.
 	Size(name string) int64
 }
 
@@ -471,14 +472,12 @@ func (s *sizer) total() int64 {
 }
 
 // filePart checks an @file argument: a regular file must open now, so that
-// a bad path fails before anything is sent; standard input, a pipe or a
-// device is read once, as it comes, and not opened here (opening a pipe
-// twice would lose data). It returns the file's size, or -1.
+// a bad path fails before anything is sent; what has no size in advance
+// (standard input, a pipe or a device) is read once, as it comes, and not
+// opened here (opening a pipe twice would lose data). It returns the size,
+// or -1.
 func filePart(open Opener, name string) (int64, error) {
-	n := int64(-1)
-	if name != "-" {
-		n = open.Size(name)
-	}
+	n := open.Size(name)
 	if n < 0 {
 		return -1, nil
 	}
