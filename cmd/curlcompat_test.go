@@ -30,12 +30,16 @@ import (
 // compatCase is one command line run by agcurl fetch and by curl, whose
 // stdout, files and exit code must be the same.
 type compatCase struct {
-	name    string
-	args    []string // for both; $API, $API_HOST, $TLS, $MTLS, $PROXY expand
-	agcurl, // for agcurl only (its equivalent of curl's below)
-	curl []string // for curl only
-	stdin string
-	// before runs before each of the two runs (to arm a fault).
+	name string
+	// args are for both; $API, $API_PORT, $TLS, $TLS_PORT, $MTLS, $PROXY,
+	// $CERTS and $CA expand.
+	args []string
+	// agcurl and curl are for one of them only: an agcurl option and the
+	// curl options it stands for, or a setting that only one needs.
+	agcurl, curl []string
+	stdin        string
+	// before runs before each of the two runs (to arm a fault); a case
+	// with one runs alone, not in parallel with the others.
 	before func()
 	code   int // the exit code both must have
 }
