@@ -116,27 +116,48 @@ func NewCmdFetch(f *Factory, runF func(*FetchOptions) error) *cobra.Command {
 	var noProxy string
 	c := &cobra.Command{
 		Use:   "fetch URL...",
-		Short: "Make an HTTP request with the access token attached, curl style",
-		Long: `Send one HTTP request, curl style, with "Authorization: Bearer <token>" set from
+		Short: "Make HTTP requests with the access token attached, curl style",
+		Long: `Send HTTP requests, curl style, with "Authorization: Bearer <token>" set from
 the session (refreshed first if needed). Options have curl's names and
-meanings. The response body goes to stdout byte for byte when stdout is not a
-terminal, streamed and never held in memory; on a terminal JSON is
-pretty-printed and coloured, and binary bodies are not dumped.
+meanings; docs/curl.md lists them, and the curl options agcurl refuses. The
+response body goes to stdout byte for byte when stdout is not a terminal,
+streamed and never held in memory; on a terminal JSON is pretty-printed and
+coloured, and binary bodies are not dumped.
 
-Where the token goes: only to https URLs, or plain http on loopback; when the
-profile sets an API base or allowed origins, only to those origins; on
-redirects (-L) never to another origin, unless --location-trusted. It never
-appears in -v traces, -w output or error messages. If the API answers 401,
-the token is refreshed once and the request sent again (when the body can be
-replayed).
+Several URLs are fetched one after another (with -Z, at the same time) over
+one connection pool and with one token. As in curl, the Nth -o, -O or -T goes
+with the Nth URL, the others write to stdout, -w follows each transfer, and
+the exit code is the last transfer's (with --fail-early, the first failure's).
+
+As gh api: --field key=value (true, false, null and integers become JSON;
+@file reads the value; key[]=v appends, key[sub]=v nests) and --raw-field
+key=value (always a string) make a JSON object body, sent with POST unless -X
+says otherwise, or with -G (or -X GET) in the query string. --paginate
+follows "Link: <...>; rel=next" headers and writes each page in turn;
+--slurp writes the JSON pages as one array (at most 64 MiB), on which --jq
+then runs.
+
+Where the token goes: only to https URLs, or plain http on loopback (with
+--resolve, only when the address is on loopback too); when the profile sets
+an API base or allowed origins, only to those origins; on redirects (-L)
+never to another origin, unless --location-trusted; with --paginate never to
+a next page on another origin. It never appears in -v traces, -w output or
+error messages. If the API answers 401, the token is refreshed once and the
+request sent again (when the body can be replayed).
+
+HTTP/2 is used over TLS when the server offers it (--http2, the default);
+--http1.1 turns it off. Plain http is HTTP/1.1 (no h2c upgrade).
 
 A URL starting with "/" is relative to the profile's API base
 (agcurl configure --api-base). A URL without a scheme gets https://.`,
 		Example: `  agcurl fetch https://api.example.com/v1/me
   agcurl fetch https://api.example.com/v1/orders --json '{"sku":"A1"}'
+  agcurl fetch https://api.example.com/v1/orders --field sku=A1 --field qty=2 --field gift=true
   agcurl fetch /v1/orders -G --data-urlencode 'q=red shoes' --jq '.items[].id'
+  agcurl fetch /v1/orders --url-query 'q=red shoes' --paginate --jq '.items[].id'
   agcurl fetch https://api.example.com/v1/photos -F 'photo=@cat.jpg;type=image/jpeg' -F caption=cat
   agcurl fetch -fsSL --retry 3 https://api.example.com/v1/report -O
+  agcurl fetch -Z -o orders.json -o report.csv /v1/orders /v1/report
   agcurl fetch -s -o /dev/null -w '%{http_code} %{time_total}\n' https://api.example.com/v1/health`,
 		Args: minimumArgs(1, "URL"),
 		RunE: func(c *cobra.Command, args []string) error {
@@ -198,7 +219,7 @@ A URL starting with "/" is relative to the profile's API base
 	fl.BoolVarP(&o.Location, "location", "L", false, "follow redirects (the token only to the same origin)")
 	fl.IntVar(&o.MaxRedirs, "max-redirs", 50, "with -L: at most this many redirects (-1: no limit)")
 	fl.BoolVar(&o.LocationTrusted, "location-trusted", false, "like -L, and send the token to other origins too")
-	fl.Float64VarP(&o.MaxTime, "max-time", "m", 0, "give up after this many seconds in all")
+	fl.Float64VarP(&o.MaxTime, "max-time", "m", 0, "give up on a transfer (each URL, each page) after this many seconds in all")
 	fl.Float64Var(&o.ConnectTimeout, "connect-timeout", 0, "give up connecting after this many seconds")
 	fl.IntVar(&o.Retry, "retry", 0, "retry this many times on timeouts and HTTP 408, 429, 500, 502, 503, 504")
 	fl.Float64Var(&o.RetryDelay, "retry-delay", 0, "seconds between retries (default: Retry-After, else 1s doubling)")
