@@ -31,8 +31,8 @@ import (
 // stdout, files and exit code must be the same.
 type compatCase struct {
 	name string
-	// args are for both; $API, $API_PORT, $TLS, $TLS_PORT, $MTLS, $PROXY,
-	// $CERTS and $CA expand.
+	// args are for both; $API, $API_PORT, $TLS, $TLS_PORT, $MTLS, $PROXY
+	// and $CERTS expand.
 	args []string
 	// agcurl and curl are for one of them only: an agcurl option and the
 	// curl options it stands for, or a setting that only one needs.
@@ -74,12 +74,8 @@ func TestCurlCompat(t *testing.T) {
 	_, apiPort, _ := strings.Cut(apiHost, ":")
 	tlsHost := strings.TrimPrefix(srv.APITLSURL, "https://")
 	_, tlsPort, _ := strings.Cut(tlsHost, ":")
-	caFile := filepath.Join(shared, "api-ca.pem")
-	if err := os.WriteFile(caFile, srv.CACertPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	expand := strings.NewReplacer("$API_PORT", apiPort, "$API", srv.APIURL, "$TLS_PORT", tlsPort, "$TLS", srv.APITLSURL,
-		"$MTLS", mtls, "$PROXY", srv.ProxyURL, "$CERTS", certs, "$CA", caFile)
+		"$MTLS", mtls, "$PROXY", srv.ProxyURL, "$CERTS", certs)
 
 	cases := []compatCase{
 		// --field and --raw-field: the body curl sends with -d and the JSON type.
@@ -118,7 +114,7 @@ func TestCurlCompat(t *testing.T) {
 		{name: "--noproxy other", args: []string{"-x", "$PROXY", "--noproxy", ".example.com", "$API/v1/inspect"}},
 		// --resolve: https, so that the token goes to the name (agcurl never
 		// sends it to a name that is not loopback over plain http).
-		{name: "--resolve", args: []string{"--cacert", "$CA", "-k", "--resolve", "api.test:$TLS_PORT:127.0.0.1", "https://api.test:$TLS_PORT/v1/inspect"}},
+		{name: "--resolve", args: []string{"-k", "--resolve", "api.test:$TLS_PORT:127.0.0.1", "https://api.test:$TLS_PORT/v1/inspect"}},
 		{name: "--resolve *", args: []string{"-k", "--resolve", "*:$TLS_PORT:127.0.0.1", "https://other.test:$TLS_PORT/v1/me"}},
 		{name: "--resolve plain http", args: []string{"--resolve", "localhost:$API_PORT:127.0.0.1", "http://localhost:$API_PORT/v1/me"}},
 		// --cert and --key, --http2 and --http1.1, at the local TLS server.

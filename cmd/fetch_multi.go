@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -99,12 +100,8 @@ func checkFieldLikeURL(u string) error {
 // (login, usage, an interrupt) end the whole fetch.
 func (o *FetchOptions) fetchMany(ctx context.Context, env *fetchEnv, targets []fetchTarget, p *profileContext, noAuth bool) error {
 	env.open = &replayStdin{in: o.IO.In}
-	s, err := o.newSender(ctx, p, noAuth)
-	if err != nil {
-		return err
-	}
-	env.sender = s
-	for _, t := range targets {
+	urls := make([]*url.URL, len(targets))
+	for i, t := range targets {
 		u, err := httpcall.ResolveURL(t.URL, env.base)
 		if err != nil {
 			return err
@@ -114,7 +111,15 @@ func (o *FetchOptions) fetchMany(ctx context.Context, env *fetchEnv, targets []f
 				return err
 			}
 		}
-		if s.Tokens != nil {
+		urls[i] = u
+	}
+	s, err := o.newSender(ctx, p, noAuth)
+	if err != nil {
+		return err
+	}
+	env.sender = s
+	if s.Tokens != nil {
+		for _, u := range urls {
 			if err := s.Policy.Check(u); err != nil {
 				return err
 			}
