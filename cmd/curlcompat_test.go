@@ -50,7 +50,8 @@ type compatCase struct {
 // (and, for --field, against curl's JSON body), comparing stdout, the
 // files written and the exit code. Client certificates and HTTP/2 are
 // checked against a local TLS server that asks for a certificate and
-// speaks h2. It skips only when curl is not installed.
+// speaks h2. It skips only when curl is not installed; it needs curl 7.87
+// or later (--url-query).
 func TestCurlCompat(t *testing.T) {
 	curl, err := exec.LookPath("curl")
 	if err != nil {
