@@ -579,10 +579,8 @@ func (s *Sender) doRedirects(ctx context.Context, req *http.Request, res *Result
 			if err := checkTokenProxy(cur.URL, proxy); err != nil {
 				return err
 			}
-			if proxy == nil {
-				if err := checkTokenResolve(cur.URL, s.Client.Transport); err != nil {
-					return err
-				}
+			if err := checkTokenResolve(cur.URL, proxy, s.Client.Transport); err != nil {
+				return err
 			}
 			if token == "" {
 				var err error

@@ -179,20 +179,28 @@ type transport struct {
 	resolve resolveMap
 }
 
-// checkTokenResolve returns a *TokenTargetError when --resolve sends a
-// plain http request for target, which goes directly (no proxy), to an
-// address off loopback: the token policy judged the URL's host, and a
-// token goes over plain http only from loopback to loopback.
-func checkTokenResolve(target *url.URL, rt http.RoundTripper) error {
+// checkTokenResolve returns a *TokenTargetError when a plain http request
+// for target goes, in cleartext, to an address off loopback that --resolve
+// gives the first hop: the target's host, or the proxy's when there is one.
+// The token policy judged the URL's host (and checkTokenProxy the proxy's
+// name), and a token goes over plain http only from loopback to loopback.
+func checkTokenResolve(target, proxy *url.URL, rt http.RoundTripper) error {
 	t, ok := rt.(*transport)
 	if !ok || !strings.EqualFold(target.Scheme, "http") {
 		return nil
 	}
-	port := target.Port()
-	if port == "" {
-		port = "80"
+	hop := target
+	if proxy != nil {
+		hop = proxy
 	}
-	addrs, ok := t.resolve.lookup(target.Hostname(), port)
+	port := hop.Port()
+	if port == "" {
+		port = map[string]string{"https": "443", "socks5": "1080", "socks5h": "1080"}[strings.ToLower(hop.Scheme)]
+		if port == "" {
+			port = "80"
+		}
+	}
+	addrs, ok := t.resolve.lookup(hop.Hostname(), port)
 	if !ok {
 		return nil
 	}

@@ -150,14 +150,31 @@ func TestResolveOffLoopbackGetsNoTokenOverHTTP(t *testing.T) {
 	if ts.asked.Load() != 0 || dials.Load() != 0 {
 		t.Errorf("token asked %d times, %d dials", ts.asked.Load(), dials.Load())
 	}
-	// To loopback it is fine (the dial then fails here).
+	// To loopback it is fine.
 	c2, _ := NewClient(ClientOptions{Resolve: []string{"localhost:8080:127.0.0.2"}})
-	if err := checkTokenResolve(mustURL(t, "http://localhost:8080/"), c2.Transport); err != nil {
+	if err := checkTokenResolve(mustURL(t, "http://localhost:8080/"), nil, c2.Transport); err != nil {
 		t.Errorf("loopback to loopback: %v", err)
 	}
 	// https is not judged by address: TLS checks the name.
-	if err := checkTokenResolve(mustURL(t, "https://localhost:8080/"), c.Transport); err != nil {
+	if err := checkTokenResolve(mustURL(t, "https://localhost:8080/"), nil, c.Transport); err != nil {
 		t.Errorf("https: %v", err)
+	}
+	// A loopback proxy name that --resolve sends elsewhere is refused too.
+	c3, _ := NewClient(ClientOptions{Proxy: "http://localhost:3128", Resolve: []string{"localhost:3128:192.0.2.1"}})
+	c3.Transport.(*transport).DialContext = tr.DialContext
+	s3 := &Sender{Client: c3, Tokens: ts}
+	req, _ = Build(Options{URL: "http://127.0.0.1:8080/v1/me"}, OSOpener{})
+	_, err = s3.Do(context.Background(), req)
+	if !errors.As(err, &te) || te.Kind != PlainHTTP || !strings.Contains(err.Error(), "192.0.2.1") {
+		t.Fatalf("a loopback proxy name sent off loopback: got %v", err)
+	}
+	if ts.asked.Load() != 0 || dials.Load() != 0 {
+		t.Errorf("token asked %d times, %d dials", ts.asked.Load(), dials.Load())
+	}
+	// ... and its default port is the scheme's.
+	if err := checkTokenResolve(mustURL(t, "http://127.0.0.1/"), mustURL(t, "http://localhost"),
+		(&transport{Transport: &http.Transport{}, resolve: resolveMap{"localhost:80": {"192.0.2.1"}}})); err == nil {
+		t.Error("a proxy without a port: not refused")
 	}
 }
 
