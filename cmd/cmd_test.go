@@ -256,7 +256,7 @@ func TestExitCodesHelpListsEveryCode(t *testing.T) {
 		"ExitHTTPError": ExitHTTPError, "ExitWriteError": ExitWriteError,
 		"ExitReadError": ExitReadError, "ExitTimeout": ExitTimeout, "ExitTLS": ExitTLS,
 		"ExitTooManyRedirs": ExitTooManyRedirs, "ExitRecv": ExitRecv,
-		"ExitPeerCert": ExitPeerCert, "ExitDecoding": ExitDecoding,
+		"ExitClientCert": ExitClientCert, "ExitPeerCert": ExitPeerCert, "ExitDecoding": ExitDecoding,
 		"ExitCACert": ExitCACert, "ExitInterrupted": ExitInterrupted,
 		"ExitCannotRun": ExitCannotRun, "ExitNotFound": ExitNotFound,
 	}

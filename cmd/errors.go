@@ -29,6 +29,7 @@ const (
 	ExitTLS           = int(httpcall.CurlTLS)
 	ExitTooManyRedirs = 47
 	ExitRecv          = int(httpcall.CurlRecv)
+	ExitClientCert    = int(httpcall.CurlClientCert)
 	ExitPeerCert      = int(httpcall.CurlPeerCert)
 	ExitDecoding      = int(httpcall.CurlDecoding)
 	ExitCACert        = int(httpcall.CurlCACert)
@@ -58,6 +59,7 @@ var exitCodes = []struct {
 	{ExitTLS, "fetch: TLS handshake failed (as curl)"},
 	{ExitTooManyRedirs, "fetch -L: too many redirects (as curl)"},
 	{ExitRecv, "fetch: the transfer failed while receiving (as curl)"},
+	{ExitClientCert, "fetch --cert/--key: the client certificate or key could not be used (as curl)"},
 	{ExitPeerCert, "fetch: the server's TLS certificate was not trusted (as curl)"},
 	{ExitDecoding, "fetch --compressed: the response could not be decoded (as curl)"},
 	{ExitCACert, "fetch --cacert: the CA file could not be read (as curl)"},

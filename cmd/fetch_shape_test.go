@@ -53,13 +53,13 @@ func runFetch(t *testing.T, f *Factory, args ...string) error {
 
 // fetchDefaults are the options of `agcurl fetch URL`.
 func fetchDefaults(url string) FetchOptions {
-	return FetchOptions{URL: url, MaxRedirs: 50, UserAgent: "agcurl/" + currentBuild().Version}
+	return FetchOptions{URLs: []string{url}, MaxRedirs: 50, ParallelMax: 50, UserAgent: "agcurl/" + currentBuild().Version}
 }
 
 // flagValues is o without its IO and lazy dependencies, for comparing.
 func flagValues(o *FetchOptions) FetchOptions {
 	v := *o
-	v.IO, v.Profile = nil, nil
+	v.IO, v.Profile, v.Getenv = nil, nil, nil
 	return v
 }
 
@@ -117,16 +117,28 @@ func TestNewCmdFetchFlags(t *testing.T) {
 			}},
 		{[]string{"-G", "-d", "q=1"}, func(o *FetchOptions) { o.Get = true; o.Data = data(httpcall.DataASCII, "q=1") }},
 		{[]string{"-F", "a=b", "--form", "f=@cat.jpg;type=image/jpeg"}, func(o *FetchOptions) { o.Form = []string{"a=b", "f=@cat.jpg;type=image/jpeg"} }},
-		{[]string{"-T", "up.bin"}, func(o *FetchOptions) { o.UploadFile = "up.bin" }},
+		{[]string{"-T", "up.bin"}, func(o *FetchOptions) { o.Uploads = []string{"up.bin"} }},
+		{[]string{"--field", "n=1", "--raw-field", "s=x", "--field", "a[]=@f"}, func(o *FetchOptions) {
+			o.Fields, o.RawFields = []string{"n=1", "a[]=@f"}, []string{"s=x"}
+		}},
 		{[]string{"-A", "bot/1"}, func(o *FetchOptions) { o.UserAgent = "bot/1" }},
 		{[]string{"--user-agent", ""}, func(o *FetchOptions) { o.UserAgent = "" }}, // given empty: no default
 		{[]string{"-e", "https://ref.example"}, func(o *FetchOptions) { o.Referer = "https://ref.example" }},
 		{[]string{"--compressed"}, func(o *FetchOptions) { o.Compressed = true }},
 		{[]string{"-i"}, func(o *FetchOptions) { o.Include = true }},
 		{[]string{"-I"}, func(o *FetchOptions) { o.Head = true }},
-		{[]string{"-o", "out.json"}, func(o *FetchOptions) { o.Output = "out.json" }},
-		{[]string{"--output", "-"}, func(o *FetchOptions) { o.Output = "-" }},
-		{[]string{"-O"}, func(o *FetchOptions) { o.RemoteName = true }},
+		{[]string{"-o", "out.json"}, func(o *FetchOptions) { o.Outputs = []FetchOutput{{Path: "out.json"}} }},
+		{[]string{"--output", "-"}, func(o *FetchOptions) { o.Outputs = []FetchOutput{{Path: "-"}} }},
+		{[]string{"-O"}, func(o *FetchOptions) { o.Outputs = []FetchOutput{{Remote: true}} }},
+		{[]string{"--remote-name"}, func(o *FetchOptions) { o.Outputs = []FetchOutput{{Remote: true}} }},
+		{[]string{"--paginate", "--slurp"}, func(o *FetchOptions) { o.Paginate, o.Slurp = true, true }},
+		{[]string{"--paginate", "-G", "-d", "per=2"}, func(o *FetchOptions) {
+			o.Paginate, o.Get, o.Data = true, true, data(httpcall.DataASCII, "per=2")
+		}},
+		{[]string{"-Z", "--parallel-max", "3", "--fail-early"}, func(o *FetchOptions) { o.Parallel, o.ParallelMax, o.FailEarly = true, 3, true }},
+		{[]string{"--parallel", "--parallel-max", "0"}, func(o *FetchOptions) { o.Parallel = true }},   // curl: out of range is 50
+		{[]string{"--parallel", "--parallel-max", "301"}, func(o *FetchOptions) { o.Parallel = true }}, // likewise
+		{[]string{"--parallel", "--parallel-max", "300"}, func(o *FetchOptions) { o.Parallel, o.ParallelMax = true, 300 }},
 		{[]string{"-s"}, func(o *FetchOptions) { o.Silent = true }},
 		{[]string{"-sS"}, func(o *FetchOptions) { o.Silent = true; o.ShowError = true }},
 		{[]string{"-v"}, func(o *FetchOptions) { o.Verbose = true }},
@@ -155,6 +167,18 @@ func TestNewCmdFetchFlags(t *testing.T) {
 		{[]string{"-x", "http://proxy:3128"}, func(o *FetchOptions) { o.Proxy = "http://proxy:3128" }},
 		{[]string{"--proxy", "socks5://p:1080"}, func(o *FetchOptions) { o.Proxy = "socks5://p:1080" }},
 		{[]string{"--http1.1"}, func(o *FetchOptions) { o.HTTP11 = true }},
+		{[]string{"--http2"}, func(o *FetchOptions) {}}, // the default
+		{[]string{"--http1.1", "--http2"}, func(o *FetchOptions) {}},
+		{[]string{"--http2", "--http1.1"}, func(o *FetchOptions) { o.HTTP11 = true }},
+		{[]string{"--url-query", "q=a b", "--url-query", "+raw"}, func(o *FetchOptions) { o.URLQuery = []string{"q=a b", "+raw"} }},
+		{[]string{"-H", "@headers.txt"}, func(o *FetchOptions) { o.Headers = []string{"@headers.txt"} }}, // read when run
+		{[]string{"--output-dir", "dl", "--create-dirs"}, func(o *FetchOptions) { o.OutputDir, o.CreateDirs = "dl", true }},
+		{[]string{"--retry-all-errors"}, func(o *FetchOptions) { o.RetryAllErrors = true }},
+		{[]string{"-E", "c.pem", "--key", "k.pem"}, func(o *FetchOptions) { o.Cert, o.Key = "c.pem", "k.pem" }},
+		{[]string{"--cert", "c.pem"}, func(o *FetchOptions) { o.Cert = "c.pem" }},
+		{[]string{"--noproxy", ""}, func(o *FetchOptions) { o.NoProxy = new(string) }},
+		{[]string{"--noproxy", "*"}, func(o *FetchOptions) { s := "*"; o.NoProxy = &s }},
+		{[]string{"--resolve", "a:443:127.0.0.1", "--resolve", "-a:443"}, func(o *FetchOptions) { o.Resolve = []string{"a:443:127.0.0.1", "-a:443"} }},
 		{[]string{"--no-auth"}, func(o *FetchOptions) { o.NoAuth = true }},
 		// -H 'Authorization:' also sends no token, but that is decided when
 		// the command runs: the option stays as given.
@@ -163,7 +187,7 @@ func TestNewCmdFetchFlags(t *testing.T) {
 		{[]string{"--raw"}, func(o *FetchOptions) { o.Raw = true }},
 		{[]string{"--pretty"}, func(o *FetchOptions) { o.Pretty = true }},
 		{[]string{"-fsSL", "--retry", "3", "-O"}, func(o *FetchOptions) {
-			o.Fail, o.Silent, o.ShowError, o.Location, o.Retry, o.RemoteName = true, true, true, true, 3, true
+			o.Fail, o.Silent, o.ShowError, o.Location, o.Retry, o.Outputs = true, true, true, true, 3, []FetchOutput{{Remote: true}}
 		}},
 	}
 	for _, tt := range tests {
@@ -186,9 +210,19 @@ func TestNewCmdFetchFlags(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.URL != u || got.Method != "POST" {
-			t.Errorf("%s -X POST: URL %q, method %q", u, got.URL, got.Method)
+		if len(got.URLs) != 1 || got.URLs[0] != u || got.Method != "POST" {
+			t.Errorf("%s -X POST: URLs %q, method %q", u, got.URLs, got.Method)
 		}
+	}
+	// Several URLs, with -o, -O and -T paired with them in order wherever
+	// they are on the command line.
+	got, err := parseFetch(t, shapeFactory(t, nil), "-o", "a", url+"/1", "-T", "t1", url+"/2", "-O", "-T", "t2", url+"/3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantTargets := []fetchTarget{{URL: url + "/1", Output: "a", Upload: "t1"}, {URL: url + "/2", Remote: true, Upload: "t2", Num: 1}, {URL: url + "/3", Num: 2}}
+	if !reflect.DeepEqual(got.targets(), wantTargets) {
+		t.Errorf("targets\n got %+v\nwant %+v", got.targets(), wantTargets)
 	}
 }
 
@@ -230,11 +264,21 @@ func TestNewCmdFetchUsageErrors(t *testing.T) {
 		want string
 	}{
 		{nil, "fetch: missing URL"}, // with the URL dropped below
-		{[]string{"extra"}, `fetch: unexpected argument`},
+		{[]string{"a=1"}, `"a=1" is not a URL: for a body field use --raw-field or --field`},
+		{[]string{"-o", "a", "-o", "b"}, "more -o/-O options (2) than URLs (1)"},
+		{[]string{"--slurp"}, "--slurp needs --paginate"},
+		{[]string{"--paginate", "-X", "DELETE"}, "--paginate follows GET requests only"},
+		{[]string{"--paginate", "-I"}, "--paginate follows GET requests only"},
+		{[]string{"--paginate", "-T", "f"}, "--paginate follows GET requests only"},
+		{[]string{"--paginate", "--json", "{}"}, "--paginate follows GET requests only"},
+		{[]string{"--paginate", "-F", "a=b"}, "--paginate follows GET requests only"},
+		{[]string{"--paginate", "--raw-field", "a=b"}, "--paginate follows GET requests only"},
+		{[]string{"--paginate", "--slurp", "-i"}, "--slurp cannot be combined with -i"},
+		{[]string{"-T", "a", "-T", "b"}, "more -T options (2) than URLs (1)"},
 		{[]string{"--raw", "--pretty"}, "only one may be given"},
 		{[]string{"-f", "--fail-with-body"}, "only one may be given"},
 		{[]string{"--fail", "--fail-with-body", "-s"}, "only one may be given"},
-		{[]string{"-o", "x", "-O"}, "-o and -O cannot be used together"},
+		{[]string{"-o", "x", "-O"}, "more -o/-O options (2) than URLs (1)"},
 		{[]string{"--jq", ".", "--raw"}, "--jq cannot be combined with --raw or --pretty"},
 		{[]string{"--jq", ".", "--pretty"}, "--jq cannot be combined with --raw or --pretty"},
 		{[]string{"-m", "-1"}, "--max-time must be a non-negative number of seconds"},
@@ -251,7 +295,17 @@ func TestNewCmdFetchUsageErrors(t *testing.T) {
 		{[]string{"--retry", "3.5"}, `invalid argument "3.5"`},
 		{[]string{"--max-redirs", "many", "-L"}, `invalid argument "many"`},
 		{[]string{"-j"}, "agcurl fetch supports a subset of curl's options"},
-		{[]string{"--cookie", "a=b"}, "agcurl fetch supports a subset of curl's options"},
+		{[]string{"--digest"}, "agcurl fetch supports a subset of curl's options"},
+		// curl options for what agcurl does its own way get a hint, which
+		// does not repeat the argument (it may hold a password).
+		{[]string{"-u", "alice:s3cr3t"}, "agcurl sends the profile's bearer token itself; for another scheme use --no-auth -H 'Authorization: ...'"},
+		{[]string{"-sSualice:s3cr3t"}, "--user (-u) is not supported"},
+		{[]string{"--user=alice:s3cr3t"}, "--user (-u) is not supported"},
+		{[]string{"--oauth2-bearer", "t0k3n"}, "set AGCURL_ACCESS_TOKEN"},
+		{[]string{"--cookie", "a=b"}, "--cookie (-b) is not supported: agcurl keeps no cookies; send one with -H 'Cookie: name=value'"},
+		{[]string{"-b", "jar.txt"}, "--cookie (-b) is not supported"},
+		{[]string{"-c", "jar.txt"}, "--cookie-jar (-c) is not supported"},
+		{[]string{"--cookie-jar", "jar.txt"}, "--cookie-jar (-c) is not supported"},
 		{[]string{"--color", "sometimes"}, "--color must be auto, always or never"},
 	}
 	for _, tt := range tests {
@@ -265,6 +319,9 @@ func TestNewCmdFetchUsageErrors(t *testing.T) {
 				t.Error("runF was called")
 			}
 			checkUsageError(t, err, tt.want)
+			if strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "t0k3n") {
+				t.Errorf("the error repeats the argument: %v", err)
+			}
 			// And for real: fetchRun is not reached, nothing is sent.
 			checkUsageError(t, runFetch(t, shapeFactory(t, nil), args...), tt.want)
 		})

@@ -66,7 +66,7 @@ func TestHelpCompletion(t *testing.T) {
 		return got
 	}
 	all := complete("")
-	for _, want := range []string{"fetch\tMake an HTTP request", "exit-codes\tWhat agcurl's exit codes mean",
+	for _, want := range []string{"fetch\tMake HTTP requests", "exit-codes\tWhat agcurl's exit codes mean",
 		"environment\tEnvironment variables", "config\tInspect the configuration", "help\tHelp about any command"} {
 		if !slices.ContainsFunc(all, func(s string) bool { return strings.HasPrefix(s, want) }) {
 			t.Errorf("help <TAB>: %q lacks %q", all, want)

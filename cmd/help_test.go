@@ -19,7 +19,7 @@ func TestUnknownCommandsAndHelpTopics(t *testing.T) {
 		{[]string{"nosuch"}, ExitUsage, `unknown command "nosuch"`},
 		{[]string{"help", "nosuch"}, ExitUsage, `no help topic "nosuch"`},
 		{[]string{"help", "whomai"}, ExitUsage, `no help topic "whomai"; did you mean whoami?`},
-		{[]string{"help", "fetch"}, ExitOK, "Send one HTTP request, curl style"},
+		{[]string{"help", "fetch"}, ExitOK, "Send HTTP requests, curl style"},
 		{[]string{"help", "config", "list"}, ExitOK, "List the configured profiles"},
 		{[]string{"help", "exit-codes"}, ExitOK, "agcurl exits with one of these codes"},
 		{[]string{"help"}, ExitOK, "Available Commands"},

@@ -227,8 +227,8 @@ names these options.
 func addGlobalFlags(root *cobra.Command, f *Factory) {
 	g := f.global
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		if c.Name() == "fetch" && strings.Contains(err.Error(), "unknown") {
-			err = fmt.Errorf("%w; agcurl fetch supports a subset of curl's options: see 'agcurl fetch --help'", err)
+		if c.Name() == "fetch" {
+			err = fetchFlagError(err)
 		}
 		return &UsageError{Err: flagValueError(err)}
 	})

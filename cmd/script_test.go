@@ -149,6 +149,8 @@ func scriptSetup(env *testscript.Env) error {
 	env.Setenv("ISSUER_LOCALHOST", strings.Replace(srv.Issuer, "127.0.0.1", "localhost", 1))
 	env.Setenv("API_LOCALHOST", strings.Replace(srv.APIURL, "127.0.0.1", "localhost", 1))
 	env.Setenv("API_TLS", srv.APITLSURL)
+	env.Setenv("API_PORT", srv.APIURL[strings.LastIndex(srv.APIURL, ":")+1:])
+	env.Setenv("API_TLS_PORT", srv.APITLSURL[strings.LastIndex(srv.APITLSURL, ":")+1:])
 	env.Setenv("PROXY", srv.ProxyURL)
 	if err := os.WriteFile(filepath.Join(env.WorkDir, "ca.pem"), srv.CACertPEM, 0o600); err != nil {
 		return err

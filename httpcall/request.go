@@ -59,13 +59,22 @@ type Options struct {
 	UserAgent  string
 	Referer    string
 	Compressed bool // --compressed: ask for gzip/deflate; WriteResponse decodes
+	// RawFields and Fields are gh api's --raw-field and --field (see
+	// ParseFields): a JSON object body, POST by default; with Get, or the
+	// method GET, the query string instead.
+	RawFields []string
+	Fields    []string
+	// URLQuery are curl's --url-query arguments, appended to the query
+	// string in order: --data-urlencode's syntax, or "+text" as it is.
+	URLQuery []string
 }
 
 // Opener opens "@file" arguments; "-" is standard input.
 type Opener interface {
 	Open(name string) (io.ReadCloser, error)
 	// Size returns the size of a regular file, or -1 for anything else
-	// (standard input, a pipe, a device, a missing file).
+	// (standard input, a pipe, a device, a missing file), unless the
+	// Opener holds it: then its size, and Open may be called again.
 	Size(name string) int64
 }
 
@@ -155,19 +164,33 @@ func Build(opts Options, open Opener) (*http.Request, error) {
 	var b *body
 	method := opts.Method
 	defaultMethod := http.MethodGet
-	switch {
-	case opts.Head:
+	if opts.Head {
 		defaultMethod = http.MethodHead
+	}
+	// checkConflicts leaves -I with nothing that makes a body.
+	switch {
 	case opts.Get && len(opts.Data) > 0:
 		q, err := queryFromData(opts.Data, open)
 		if err != nil {
 			return nil, err
 		}
-		if u.RawQuery != "" {
-			u.RawQuery += "&" + q
-		} else {
-			u.RawQuery = q
+		appendQuery(u, q)
+	case hasFields(opts):
+		params, err := ParseFields(opts.RawFields, opts.Fields, open)
+		if err != nil {
+			return nil, err
 		}
+		if fieldsInQuery(opts) {
+			appendQuery(u, FieldsQuery(params))
+			break
+		}
+		js, err := FieldsJSON(params)
+		if err != nil {
+			return nil, err
+		}
+		b = literalBody(string(js))
+		h.Set("Content-Type", "application/json")
+		defaultMethod = http.MethodPost
 	case len(opts.Form) > 0:
 		if b, err = newMultipartBody(opts.Form, open); err != nil {
 			return nil, err
@@ -194,6 +217,13 @@ func Build(opts Options, open Opener) (*http.Request, error) {
 			h.Set("Content-Type", "application/x-www-form-urlencoded")
 		}
 		defaultMethod = http.MethodPost
+	}
+	if len(opts.URLQuery) > 0 {
+		q, err := urlQuery(opts.URLQuery, open)
+		if err != nil {
+			return nil, err
+		}
+		appendQuery(u, q)
 	}
 	if method == "" {
 		method = defaultMethod
@@ -243,7 +273,62 @@ func Build(opts Options, open Opener) (*http.Request, error) {
 	return req, nil
 }
 
+func hasFields(o Options) bool { return len(o.RawFields)+len(o.Fields) > 0 }
+
+// fieldsInQuery says whether fields go to the query string: with -G, or
+// when the method is GET, as gh api sends them with --method GET.
+func fieldsInQuery(o Options) bool { return o.Get || strings.EqualFold(o.Method, http.MethodGet) }
+
+// appendQuery adds q to u's query string, after what is there.
+func appendQuery(u *url.URL, q string) {
+	if q == "" {
+		return
+	}
+	if u.RawQuery != "" {
+		u.RawQuery += "&" + q
+	} else {
+		u.RawQuery = q
+	}
+}
+
+// urlQuery joins curl's --url-query arguments with "&": each is encoded
+// as --data-urlencode's are, except that one starting with "+" is taken
+// as it is, without the "+".
+func urlQuery(args []string, open Opener) (string, error) {
+	parts := make([]string, 0, len(args))
+	for _, a := range args {
+		if raw, ok := strings.CutPrefix(a, "+"); ok {
+			if strings.ContainsFunc(raw, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+				return "", usagef("malformed --url-query %q: a space or control character needs encoding", a)
+			}
+			parts = append(parts, raw)
+			continue
+		}
+		v, err := urlEncodeData(a, open)
+		if err != nil {
+			return "", err
+		}
+		parts = append(parts, v)
+	}
+	return strings.Join(parts, "&"), nil
+}
+
+// literalBody is a body held in memory, replayable.
+func literalBody(s string) *body {
+	return &body{size: int64(len(s)), replayable: true, open: func() (io.ReadCloser, error) {
+		return io.NopCloser(strings.NewReader(s)), nil
+	}}
+}
+
 func checkConflicts(o Options) error {
+	if hasFields(o) {
+		switch {
+		case len(o.Data) > 0 || len(o.Form) > 0 || o.UploadFile != "":
+			return usagef("--field and --raw-field cannot be combined with -d, --json, -F or -T")
+		case o.Head && !o.Get:
+			return usagef("-I cannot be combined with --field or --raw-field without -G")
+		}
+	}
 	hasData := len(o.Data) > 0
 	jsonParts := 0
 	for _, d := range o.Data {
@@ -387,14 +472,12 @@ func (s *sizer) total() int64 {
 }
 
 // filePart checks an @file argument: a regular file must open now, so that
-// a bad path fails before anything is sent; standard input, a pipe or a
-// device is read once, as it comes, and not opened here (opening a pipe
-// twice would lose data). It returns the file's size, or -1.
+// a bad path fails before anything is sent; what has no size in advance
+// (standard input, a pipe or a device) is read once, as it comes, and not
+// opened here (opening a pipe twice would lose data). It returns the size,
+// or -1.
 func filePart(open Opener, name string) (int64, error) {
-	n := int64(-1)
-	if name != "-" {
-		n = open.Size(name)
-	}
+	n := open.Size(name)
 	if n < 0 {
 		return -1, nil
 	}

@@ -127,19 +127,20 @@ type CurlCode int
 
 // The transfer failures fetch can have, by curl's numbers.
 const (
-	CurlProxy    CurlCode = 5  // the proxy could not be reached
-	CurlResolve  CurlCode = 6  // the host name could not be resolved
-	CurlConnect  CurlCode = 7  // the connection failed
-	CurlTimeout  CurlCode = 28 // the operation timed out
-	CurlTLS      CurlCode = 35 // the TLS handshake failed
-	CurlRecv     CurlCode = 56 // the transfer failed while receiving
-	CurlPeerCert CurlCode = 60 // the server's certificate is not trusted
-	CurlDecoding CurlCode = 61 // the content encoding could not be decoded
-	CurlCACert   CurlCode = 77 // the CA file could not be read
+	CurlProxy      CurlCode = 5  // the proxy could not be reached
+	CurlResolve    CurlCode = 6  // the host name could not be resolved
+	CurlConnect    CurlCode = 7  // the connection failed
+	CurlTimeout    CurlCode = 28 // the operation timed out
+	CurlTLS        CurlCode = 35 // the TLS handshake failed
+	CurlRecv       CurlCode = 56 // the transfer failed while receiving
+	CurlClientCert CurlCode = 58 // the client certificate or key cannot be used
+	CurlPeerCert   CurlCode = 60 // the server's certificate is not trusted
+	CurlDecoding   CurlCode = 61 // the content encoding could not be decoded
+	CurlCACert     CurlCode = 77 // the CA file could not be read
 )
 
 // CurlCodes lists every CurlCode a TransportError may carry.
-var CurlCodes = []CurlCode{CurlProxy, CurlResolve, CurlConnect, CurlTimeout, CurlTLS, CurlRecv, CurlPeerCert, CurlDecoding, CurlCACert}
+var CurlCodes = []CurlCode{CurlProxy, CurlResolve, CurlConnect, CurlTimeout, CurlTLS, CurlRecv, CurlClientCert, CurlPeerCert, CurlDecoding, CurlCACert}
 
 // TransportError is a failure below HTTP, with curl's code for its kind.
 type TransportError struct {
@@ -227,31 +228,68 @@ type ClientOptions struct {
 	Insecure       bool   // -k
 	CACertFile     string // --cacert: PEM file of CAs to trust (instead of the system's)
 	Proxy          string // -x; empty uses the environment (HTTPS_PROXY, NO_PROXY, ...)
-	HTTP11         bool   // --http1.1
+	HTTP11         bool   // --http1.1; otherwise HTTP/2 is offered over TLS (ALPN), as --http2
 	ConnectTimeout time.Duration
+	// NoProxy is --noproxy when given (even empty): the hosts reached
+	// without a proxy, by NoProxyMatch, in place of $NO_PROXY.
+	NoProxy *string
+	// Resolve are --resolve entries, [+]HOST:PORT:ADDRESS[,ADDRESS]... or
+	// -HOST:PORT, in order.
+	Resolve []string
+	// Cert is --cert FILE, a PEM client certificate (and its key, unless
+	// Key names the key's file), for servers that ask for one.
+	Cert string
+	Key  string // --key
+	// Getenv reads the proxy variables when NoProxy is set; nil is os.Getenv.
+	Getenv func(string) string
 }
 
 // NewClient returns a client for fetch: proxies as configured, no
 // transparent decompression (the body is what the server sent, as with
 // curl), and no redirects followed (Sender follows them itself).
+//
+// Errors are *OptionError for a bad value, *TransportError (CurlCACert) for
+// an unusable --cacert, and *TransportError (CurlClientCert) for an unusable
+// --cert or --key.
 func NewClient(o ClientOptions) (*http.Client, error) {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.DisableCompression = true
+	dial := (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	if o.ConnectTimeout > 0 {
-		d := &net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second}
-		t.DialContext = d.DialContext
+		dial = (&net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
+		t.DialContext = dial
 		t.TLSHandshakeTimeout = o.ConnectTimeout
 	}
-	if o.Proxy != "" {
-		raw := o.Proxy
-		if !strings.Contains(raw, "://") {
-			raw = "http://" + raw
+	var resolve resolveMap
+	if len(o.Resolve) > 0 {
+		var err error
+		if resolve, err = parseResolve(o.Resolve); err != nil {
+			return nil, err
 		}
-		pu, err := url.Parse(raw)
-		if err != nil || pu.Host == "" {
-			return nil, usagef("invalid proxy %q", o.Proxy)
+		t.DialContext = resolve.dialer(dial)
+	}
+	if o.Proxy != "" {
+		pu, err := parseProxy(o.Proxy)
+		if err != nil {
+			return nil, err
 		}
 		t.Proxy = http.ProxyURL(pu)
+	}
+	if o.NoProxy != nil {
+		list, base := *o.NoProxy, t.Proxy
+		if o.Proxy == "" {
+			getenv := o.Getenv
+			if getenv == nil {
+				getenv = os.Getenv
+			}
+			base = envProxy(getenv)
+		}
+		t.Proxy = func(req *http.Request) (*url.URL, error) {
+			if NoProxyMatch(req.URL.Hostname(), list) {
+				return nil, nil
+			}
+			return base(req)
+		}
 	}
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
 	if o.Insecure {
@@ -268,13 +306,33 @@ func NewClient(o ClientOptions) (*http.Client, error) {
 		}
 		tlsConf.RootCAs = pool
 	}
+	if o.Key != "" && o.Cert == "" {
+		return nil, usagef("--key needs --cert")
+	}
+	if o.Cert != "" {
+		file, _, hasPassword := splitCertArg(o.Cert)
+		if hasPassword {
+			return nil, usagef("--cert FILE:PASSWORD: agcurl takes no key passwords in argv; decrypt the key into a file " +
+				"only you can read (write a colon in a file name as \\:)")
+		}
+		cert, err := loadClientCert(file, o.Key)
+		if err != nil {
+			return nil, err
+		}
+		// Sent whenever the server asks, as curl does, whatever CAs it names.
+		tlsConf.GetClientCertificate = func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return &cert, nil }
+	}
 	t.TLSClientConfig = tlsConf
 	if o.HTTP11 {
 		t.ForceAttemptHTTP2 = false
 		t.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	}
+	var rt http.RoundTripper = t
+	if resolve != nil {
+		rt = &transport{Transport: t, resolve: resolve}
+	}
 	return &http.Client{
-		Transport:     t,
+		Transport:     rt,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}, nil
 }
@@ -293,8 +351,12 @@ type Tracer interface {
 // that Client's transport picks for the request is off loopback; see
 // checkTokenProxy. The proxy is found by calling the Proxy function of
 // Client.Transport (http.DefaultTransport when nil), which must be an
-// *http.Transport whenever the proxy matters: a RoundTripper of another type
-// is taken to send directly.
+// *http.Transport, or what NewClient made, whenever the proxy matters: a
+// RoundTripper of another type is taken to send directly. A direct plain
+// http request whose host --resolve (ClientOptions.Resolve) sends off
+// loopback gets no token either; see checkTokenResolve.
+//
+// A Sender is safe for concurrent use when its Tokens, Tracer and Warn are.
 type Sender struct {
 	Client *http.Client // from NewClient: must not follow redirects
 	Tokens TokenSource  // nil sends no token
@@ -311,6 +373,11 @@ type Sender struct {
 	RetryDelay       time.Duration // --retry-delay; 0 backs off from 1s, doubling
 	RetryMaxTime     time.Duration // --retry-max-time; 0 is no limit
 	RetryConnRefused bool          // --retry-connrefused
+	// RetryAllErrors retries every transfer failure, as curl's
+	// --retry-all-errors, and with FailOnHTTPError every HTTP status of
+	// 400 or above too.
+	RetryAllErrors  bool
+	FailOnHTTPError bool // -f or --fail-with-body: a status >= 400 fails the transfer
 	// Warn receives curl's retry warnings; nil discards them.
 	Warn func(msg string)
 	// Sleep waits d or until ctx is done; nil uses a timer.
@@ -366,7 +433,7 @@ func (s *Sender) Do(ctx context.Context, req *http.Request) (*Result, error) {
 			res.Response = nil
 		}
 		if s.Warn != nil {
-			s.Warn(fmt.Sprintf("Warning: Problem : %s. Will retry in %s. %d retr%s left.",
+			s.Warn(fmt.Sprintf("Warning: Problem %s. Will retry in %s. %d retr%s left.",
 				why, formatWait(wait), left, map[bool]string{true: "y", false: "ies"}[left == 1]))
 		}
 		if err := s.sleep(ctx, wait); err != nil {
@@ -401,30 +468,43 @@ func (s *Sender) sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// retryAll is the problem curl's --retry-all-errors names.
+const retryAll = "(retrying all errors)"
+
 // shouldRetry applies curl's --retry rule: timeouts and HTTP 408, 429,
 // 500, 502, 503, 504 are transient; refused connections only with
-// RetryConnRefused. It also returns the server's Retry-After, if any.
+// RetryConnRefused; any transfer failure with RetryAllErrors. It returns
+// the problem as the warning names it, and the server's Retry-After, if
+// any.
 func (s *Sender) shouldRetry(res *Result, err error) (bool, string, time.Duration) {
 	if s.Retries <= 0 {
 		return false, "", 0
 	}
 	if err != nil {
 		var te *TransportError
+		var redirs *TooManyRedirectsError
 		if errors.As(err, &te) {
 			switch {
 			case te.Code == CurlTimeout:
-				return true, "Timeout", 0
+				return true, ": Timeout", 0
 			case te.Code == CurlConnect && s.RetryConnRefused:
-				return true, "Connection refused", 0
+				return true, ": Connection refused", 0
 			case te.Code == CurlRecv:
-				return true, "Transfer failed", 0
+				return true, ": Transfer failed", 0
+			case s.RetryAllErrors:
+				return true, retryAll, 0
 			}
+		}
+		if s.RetryAllErrors && errors.As(err, &redirs) {
+			return true, retryAll, 0
 		}
 		return false, "", 0
 	}
-	switch res.Response.StatusCode {
-	case 408, 429, 500, 502, 503, 504:
-		return true, "HTTP error", retryAfter(res.Response.Header.Get("Retry-After"))
+	switch code := res.Response.StatusCode; {
+	case code == 408, code == 429, code == 500, code == 502, code == 503, code == 504:
+		return true, ": HTTP error", retryAfter(res.Response.Header.Get("Retry-After"))
+	case code >= 400 && s.RetryAllErrors && s.FailOnHTTPError:
+		return true, retryAll, 0
 	}
 	return false, "", 0
 }
@@ -497,6 +577,9 @@ func (s *Sender) doRedirects(ctx context.Context, req *http.Request, res *Result
 				return err
 			}
 			if err := checkTokenProxy(cur.URL, proxy); err != nil {
+				return err
+			}
+			if err := checkTokenResolve(cur.URL, proxy, s.Client.Transport); err != nil {
 				return err
 			}
 			if token == "" {
@@ -616,6 +699,9 @@ func (s *Sender) proxyFor(req *http.Request) (*url.URL, error) {
 	rt := s.Client.Transport
 	if rt == nil {
 		rt = http.DefaultTransport
+	}
+	if ft, ok := rt.(*transport); ok {
+		rt = ft.Transport
 	}
 	t, ok := rt.(*http.Transport)
 	if !ok || t.Proxy == nil {

@@ -22,7 +22,7 @@ import (
 //	GET  /v1/status/CODE  an empty answer with that status
 //	GET  /public          no token needed
 //
-// and those of extraRoutes and streamRoutes.
+// and those of extraRoutes, streamRoutes and fetchRoutes.
 //
 // Every /v1/ path needs a bearer token that the provider's introspection
 // endpoint calls active; otherwise 401 with WWW-Authenticate.
@@ -77,6 +77,7 @@ func (s *Server) apiHandler() http.Handler {
 	})
 	s.extraRoutes(mux)
 	s.streamRoutes(mux)
+	s.fetchRoutes(mux)
 	mux.HandleFunc("/v1/status/{code}", func(w http.ResponseWriter, r *http.Request) {
 		code, err := strconv.Atoi(r.PathValue("code"))
 		if err != nil || code < 200 || code > 599 {

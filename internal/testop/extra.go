@@ -169,6 +169,8 @@ func (s *Server) proxyHandler() http.Handler {
 		}
 		out := r.Clone(r.Context())
 		out.RequestURI = ""
+		out.Header.Del("Proxy-Connection") // hop by hop
+		out.Header.Add("Via", "1.1 agcurl-test-proxy")
 		resp, err := tr.RoundTrip(out)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)

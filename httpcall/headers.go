@@ -1,0 +1,52 @@
+package httpcall
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// maxHeaderFile caps what one -H @file reads.
+const maxHeaderFile = 1 << 20
+
+// ExpandHeaders returns args with each "@file" argument replaced by the
+// lines of that file ("@-": standard input), as curl's -H @file: every
+// line is a header argument, CR and LF end lines, and empty lines are
+// skipped. It reads each file once; call it once, before Build, whose
+// Headers it gives. An unreadable file is a *ReadError (curl's exit 26).
+func ExpandHeaders(args []string, open Opener) ([]string, error) {
+	expand := false
+	for _, a := range args {
+		expand = expand || strings.HasPrefix(a, "@")
+	}
+	if !expand {
+		return args, nil
+	}
+	out := make([]string, 0, len(args))
+	for _, a := range args {
+		name, ok := strings.CutPrefix(a, "@")
+		if !ok {
+			out = append(out, a)
+			continue
+		}
+		if name == "" {
+			return nil, usagef("-H \"@\" names no file")
+		}
+		f, err := open.Open(name)
+		if err != nil {
+			return nil, &ReadError{err}
+		}
+		b, err := io.ReadAll(io.LimitReader(f, maxHeaderFile+1))
+		f.Close()
+		if err != nil {
+			return nil, &ReadError{err}
+		}
+		if len(b) > maxHeaderFile {
+			return nil, &ReadError{fmt.Errorf("header file %s is larger than %d MiB", name, maxHeaderFile>>20)}
+		}
+		for _, line := range strings.FieldsFunc(string(b), func(r rune) bool { return r == '\r' || r == '\n' }) {
+			out = append(out, line)
+		}
+	}
+	return out, nil
+}
