@@ -139,8 +139,8 @@ As gh api: --field key=value (true, false, null and integers become JSON;
 key=value (always a string) make a JSON object body, sent with POST unless -X
 says otherwise, or with -G (or -X GET) in the query string. --paginate
 follows "Link: <...>; rel=next" headers and writes each page in turn;
---slurp writes the JSON pages as one array (at most 64 MiB), on which --jq
-then runs.
+--jq runs on each page; --slurp merges the JSON array pages into one array
+(at most 64 MiB), on which --jq then runs.
 
 Where the token goes: only to https URLs, or plain http on loopback (with
 --resolve, only when the address is on loopback too); when the profile sets
@@ -272,7 +272,7 @@ on stderr and left out, as curl does.`,
 	fl.BoolVar(&o.Raw, "raw", false, "write the body as is, even JSON on a terminal")
 	fl.BoolVar(&o.Pretty, "pretty", false, "pretty-print a JSON body, even when not on a terminal")
 	fl.BoolVar(&o.Paginate, "paginate", false, "follow Link: <...>; rel=\"next\" headers, writing each page in turn (GET only; the token stays on the first page's origin)")
-	fl.BoolVar(&o.Slurp, "slurp", false, "with --paginate: write the JSON pages as one array of pages, as gh api (--jq then runs on it)")
+	fl.BoolVar(&o.Slurp, "slurp", false, "with --paginate: merge the JSON array pages into one array (--jq then runs on it)")
 	fl.BoolVarP(&o.Parallel, "parallel", "Z", false, "with several URLs: run the transfers at the same time")
 	fl.IntVar(&o.ParallelMax, "parallel-max", 50, "with -Z: at most this many transfers at once (1 to 300)")
 	fl.BoolVar(&o.FailEarly, "fail-early", false, "with several URLs: stop at the first failed transfer")

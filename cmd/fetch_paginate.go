@@ -61,8 +61,8 @@ func (o *FetchOptions) checkPaginate() error {
 // paginate makes the transfer of req, then of each next page its response
 // links to (Link: <...>; rel="next", RFC 8288), until one links to none.
 // Each page is a transfer of its own (-w follows each), written to the
-// output as it comes; with --slurp the JSON pages are gathered into one
-// array, written at the end. A next page on another origin than req's is
+// output as it comes; with --slurp the JSON pages are merged into one
+// array (array pages' elements in order), written at the end. A next page on another origin than req's is
 // not followed when a token or an Authorization header goes with the
 // request, nor is a page already fetched; both end it with a
 // *httpcall.PageLinkError. So does a page that is not 2xx, without error.
@@ -190,7 +190,19 @@ func (s *slurpBuffer) endPage(n int) error {
 	return nil
 }
 
-// array is the pages as one JSON array, as gh api --slurp writes them.
+// array is the pages as one JSON array: the elements of the pages that are
+// arrays (a paginated list's pages) merged in order, and any other page as
+// one element of its own.
 func (s *slurpBuffer) array() []byte {
-	return append(append([]byte{'['}, bytes.Join(s.pages, []byte{','})...), ']', '\n')
+	items := make([][]byte, 0, len(s.pages))
+	for _, p := range s.pages {
+		if p[0] == '[' { // valid JSON, trimmed: an array
+			if inner := bytes.TrimSpace(p[1 : len(p)-1]); len(inner) > 0 {
+				items = append(items, inner)
+			}
+			continue
+		}
+		items = append(items, p)
+	}
+	return append(append([]byte{'['}, bytes.Join(items, []byte{','})...), ']', '\n')
 }
