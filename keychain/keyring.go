@@ -27,7 +27,7 @@ type KeyringAPI interface {
 type SystemKeyring struct{}
 
 // Get implements KeyringAPI.
-func (SystemKeyring) Get(service, user string) (string, error) { return keyring.Get(service, user) }
+func (SystemKeyring) Get(service, user string) (string, error) { return systemGet(service, user) }
 
 // Set implements KeyringAPI.
 func (SystemKeyring) Set(service, user, secret string) error {
@@ -37,12 +37,20 @@ func (SystemKeyring) Set(service, user, secret string) error {
 // Delete implements KeyringAPI.
 func (SystemKeyring) Delete(service, user string) error { return keyring.Delete(service, user) }
 
+// MaxItemSize is the size of the largest item worth storing in one piece:
+// DefaultChunkSize for the macOS Keychain and the Windows Credential
+// Manager, more for the Secret Service, which has no small limit, so that
+// a session there is one item and one read.
+func (SystemKeyring) MaxItemSize() int { return systemItemSize }
+
 // DefaultKeyringTimeout bounds every keyring call: a hung D-Bus or an
 // unanswered unlock prompt must not hang the tool.
 const DefaultKeyringTimeout = 10 * time.Second
 
 // DefaultChunkSize keeps every keyring item under the smallest platform
-// limit (Windows' Credential Manager takes about 2.5 KB).
+// limit (Windows' Credential Manager takes about 2.5 KB). It is the chunk
+// size unless the store sets one or its API says (MaxItemSize) that it
+// takes larger items.
 const DefaultChunkSize = 1800
 
 // A session larger than one item is stored as parts plus a head item under
@@ -110,7 +118,7 @@ type KeyringStore struct {
 	API       KeyringAPI
 	Service   string        // default "agcurl"
 	Timeout   time.Duration // default DefaultKeyringTimeout
-	ChunkSize int           // default DefaultChunkSize
+	ChunkSize int           // default API.MaxItemSize() if it has one, else DefaultChunkSize
 }
 
 // Name implements Store.
@@ -124,10 +132,13 @@ func (k *KeyringStore) service() string {
 }
 
 func (k *KeyringStore) chunkSize() int {
-	if k.ChunkSize <= 0 {
-		return DefaultChunkSize
+	if k.ChunkSize > 0 {
+		return k.ChunkSize
 	}
-	return k.ChunkSize
+	if m, ok := k.API.(interface{ MaxItemSize() int }); ok && m.MaxItemSize() > 0 {
+		return m.MaxItemSize()
+	}
+	return DefaultChunkSize
 }
 
 // call runs f with the store's timeout. A call that times out keeps running
