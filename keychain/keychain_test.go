@@ -18,6 +18,7 @@ import (
 // that, like some real backends, truncates silently.
 type mapKeyring struct {
 	mu       sync.Mutex
+	gets     int // calls of Get
 	items    map[string]string
 	limit    int
 	truncate bool
@@ -31,6 +32,7 @@ func (m *mapKeyring) Get(service, user string) (string, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.gets++
 	if m.fail != nil {
 		return "", m.fail
 	}
