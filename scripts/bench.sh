@@ -52,6 +52,8 @@ for tool in curl /usr/bin/time; do
   command -v $tool >/dev/null 2>&1 || { echo "bench needs $tool (apt-get install curl time)" >&2; exit 1; }
 done
 
+load() { [ -r /proc/loadavg ] && cut -d' ' -f1 /proc/loadavg || echo "?"; }
+load_start=$(load)
 work=$(mktemp -d)
 pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
@@ -245,7 +247,8 @@ interleaved, one call of each per round in rotating order, and the figures are m
 and ratios of medians; the block-by-block ratios show how steady they were. Transfers
 take the fastest of five runs; peak RSS is GNU time's maximum resident set size.
 
-Measured $(date -u +%Y-%m-%d) on $(nproc) cores, $(uname -sm), $(curl --version | head -1 | cut -d' ' -f1-2), $(go version | cut -d' ' -f3)$( [ $keyring = 1 ] && echo ", gnome-keyring $(gnome-keyring-daemon --version 2>/dev/null | awk '{print $NF}')").
+Measured $(date -u +%Y-%m-%d) on $(nproc) cores, $(uname -sm), $(curl --version | head -1 | cut -d' ' -f1-2), $(go version | cut -d' ' -f3)$( [ $keyring = 1 ] && echo ", gnome-keyring $(gnome-keyring-daemon --version 2>/dev/null | head -1 | sed 's/.* //')");
+load average $load_start at the start, $(load) at the end.
 
 ## Small authorized requests
 
