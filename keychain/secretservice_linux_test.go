@@ -131,21 +131,20 @@ func TestSecretServiceReadsTheLoginCollectionOnly(t *testing.T) {
 }
 
 func TestPlainMatch(t *testing.T) {
-	login := ssLoginCollection + "7"
-	other := "/org/freedesktop/secrets/collection/session/1"
+	login := dbus.ObjectPath(ssLoginCollection + "7")
+	other := dbus.ObjectPath("/org/freedesktop/secrets/collection/session/1")
 	cases := []struct {
 		name             string
-		unlocked, locked []string
+		unlocked, locked []dbus.ObjectPath
 		ok               bool
 	}{
-		{"one unlocked login item", []string{login}, nil, true},
+		{"one unlocked login item", []dbus.ObjectPath{login}, nil, true},
 		{"nothing", nil, nil, false},
-		{"locked", nil, []string{login}, false},
-		{"unlocked and locked", []string{login}, []string{other}, false},
-		{"two", []string{login, login + "1"}, nil, false},
-		{"another collection", []string{other}, nil, false},
-		{"a collection named like login", []string{"/org/freedesktop/secrets/collection/login2/3"}, nil, false},
-		{"not an object path", []string{ssLoginCollection + "7/"}, nil, false},
+		{"locked", nil, []dbus.ObjectPath{login}, false},
+		{"unlocked and locked", []dbus.ObjectPath{login}, []dbus.ObjectPath{other}, false},
+		{"two", []dbus.ObjectPath{login, login + "1"}, nil, false},
+		{"another collection", []dbus.ObjectPath{other}, nil, false},
+		{"a collection named like login", []dbus.ObjectPath{"/org/freedesktop/secrets/collection/login2/3"}, nil, false},
 	}
 	for _, c := range cases {
 		item, ok := plainMatch(c.unlocked, c.locked)
@@ -228,7 +227,8 @@ func BenchmarkSecretServiceGet(b *testing.B) {
 	dropConn := func() {
 		secretConns.mu.Lock()
 		if c := secretConns.c; c != nil {
-			c.close()
+			_ = c.conn.Close()
+			secretConns.c = nil
 		}
 		secretConns.mu.Unlock()
 	}
