@@ -53,6 +53,13 @@ type SessionStore interface {
 	Delete(profile string) error
 }
 
+// AccessLoader is a SessionStore that can return a session for the use of
+// its access token alone, faster than Load (keychain.KeyringStore, from its
+// cache of access tokens). What it returns may lack every other secret.
+type AccessLoader interface {
+	LoadAccess(profile string) (*keychain.Session, error)
+}
+
 // Locker serializes the changes to one profile's session across
 // processes: refreshes, logins and logouts all take the same lock.
 type Locker interface {
@@ -131,6 +138,28 @@ func (r *Refresher) Token(ctx context.Context) (*keychain.Session, error) {
 	return r.refresh(ctx, "")
 }
 
+// AccessToken returns a valid access token, refreshing first if needed, as
+// Token does; it is the hot path of a request. When the Store is an
+// AccessLoader, the session is read with LoadAccess, so the token may come
+// from the store's cache; a session that is due for a refresh is read
+// again, whole, under the lock.
+func (r *Refresher) AccessToken(ctx context.Context) (string, error) {
+	load := r.Store.Load
+	if al, ok := r.Store.(AccessLoader); ok {
+		load = al.LoadAccess
+	}
+	s, err := r.loadWith(load)
+	if err != nil {
+		return "", err
+	}
+	if !Fresh(s, r.now()) {
+		if s, err = r.refresh(ctx, ""); err != nil {
+			return "", err
+		}
+	}
+	return s.AccessToken, nil
+}
+
 // ForceRefresh refreshes because the API rejected the access token
 // rejected. If another process replaced that token meanwhile, its result is
 // used and no refresh is made.
@@ -138,8 +167,10 @@ func (r *Refresher) ForceRefresh(ctx context.Context, rejected string) (*keychai
 	return r.refresh(ctx, rejected)
 }
 
-func (r *Refresher) load() (*keychain.Session, error) {
-	s, err := r.Store.Load(r.Profile)
+func (r *Refresher) load() (*keychain.Session, error) { return r.loadWith(r.Store.Load) }
+
+func (r *Refresher) loadWith(load func(string) (*keychain.Session, error)) (*keychain.Session, error) {
+	s, err := load(r.Profile)
 	if errors.Is(err, keychain.ErrNotFound) {
 		return nil, r.loginRequired("not logged in")
 	}

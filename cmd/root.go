@@ -209,6 +209,9 @@ command-line flags, then environment variables, then the configuration file.
                         the profile recorded at login
   AGCURL_CONFIG_DIR     configuration directory (default: agcurl/ under the OS
                         user config directory, e.g. ~/.config/agcurl)
+  XDG_RUNTIME_DIR       where fetch keeps a copy of a keyring session's access
+                        token (never its refresh token); unset: no copy (see
+                        docs/security.md)
   NO_COLOR              no colour (--color always wins over it)
   BROWSER               the command that opens the sign-in page
   CI                    when set, login never opens a browser without --browser

@@ -152,7 +152,17 @@ func (p *profileContext) storeFor(name string) keychain.Store {
 	if name == keychain.StorageFile {
 		return &keychain.FileStore{Dir: filepath.Join(p.dir, "sessions")}
 	}
-	return &keychain.KeyringStore{API: p.f.Keyring}
+	return &keychain.KeyringStore{API: p.f.Keyring, Cache: p.tokenCache()}
+}
+
+// tokenCache is where a keyring session's access token is cached
+// (docs/security.md): $XDG_RUNTIME_DIR/agcurl, or nowhere without one.
+func (p *profileContext) tokenCache() *keychain.TokenCache {
+	run := p.f.Getenv("XDG_RUNTIME_DIR")
+	if run == "" || !filepath.IsAbs(run) {
+		return nil
+	}
+	return &keychain.TokenCache{Dir: filepath.Join(run, "agcurl"), GenDir: p.dir, Now: p.f.Now}
 }
 
 func (p *profileContext) store() (keychain.Store, error) {
@@ -270,11 +280,11 @@ type refresherTokens struct {
 }
 
 func (t refresherTokens) AccessToken(ctx context.Context) (string, error) {
-	s, err := t.r.Token(ctx)
+	tok, err := t.r.AccessToken(ctx)
 	if err != nil {
 		return "", t.hint(err)
 	}
-	return s.AccessToken, nil
+	return tok, nil
 }
 
 func (t refresherTokens) Refresh(ctx context.Context, rejected string) (string, error) {

@@ -27,7 +27,7 @@ type KeyringAPI interface {
 type SystemKeyring struct{}
 
 // Get implements KeyringAPI.
-func (SystemKeyring) Get(service, user string) (string, error) { return keyring.Get(service, user) }
+func (SystemKeyring) Get(service, user string) (string, error) { return systemGet(service, user) }
 
 // Set implements KeyringAPI.
 func (SystemKeyring) Set(service, user, secret string) error {
@@ -37,12 +37,20 @@ func (SystemKeyring) Set(service, user, secret string) error {
 // Delete implements KeyringAPI.
 func (SystemKeyring) Delete(service, user string) error { return keyring.Delete(service, user) }
 
+// MaxItemSize is the size of the largest item worth storing in one piece:
+// DefaultChunkSize for the macOS Keychain and the Windows Credential
+// Manager, more for the Secret Service, which has no small limit, so that
+// a session there is one item and one read.
+func (SystemKeyring) MaxItemSize() int { return systemItemSize }
+
 // DefaultKeyringTimeout bounds every keyring call: a hung D-Bus or an
 // unanswered unlock prompt must not hang the tool.
 const DefaultKeyringTimeout = 10 * time.Second
 
 // DefaultChunkSize keeps every keyring item under the smallest platform
-// limit (Windows' Credential Manager takes about 2.5 KB).
+// limit (Windows' Credential Manager takes about 2.5 KB). It is the chunk
+// size unless the store sets one or its API says (MaxItemSize) that it
+// takes larger items.
 const DefaultChunkSize = 1800
 
 // A session larger than one item is stored as parts plus a head item under
@@ -110,7 +118,10 @@ type KeyringStore struct {
 	API       KeyringAPI
 	Service   string        // default "agcurl"
 	Timeout   time.Duration // default DefaultKeyringTimeout
-	ChunkSize int           // default DefaultChunkSize
+	ChunkSize int           // default API.MaxItemSize() if it has one, else DefaultChunkSize
+	// Cache, when set, keeps a copy of each session's access token for
+	// LoadAccess; Save and Delete keep it in step.
+	Cache *TokenCache
 }
 
 // Name implements Store.
@@ -124,10 +135,13 @@ func (k *KeyringStore) service() string {
 }
 
 func (k *KeyringStore) chunkSize() int {
-	if k.ChunkSize <= 0 {
-		return DefaultChunkSize
+	if k.ChunkSize > 0 {
+		return k.ChunkSize
 	}
-	return k.ChunkSize
+	if m, ok := k.API.(interface{ MaxItemSize() int }); ok && m.MaxItemSize() > 0 {
+		return m.MaxItemSize()
+	}
+	return DefaultChunkSize
 }
 
 // call runs f with the store's timeout. A call that times out keeps running
@@ -288,6 +302,28 @@ func (k *KeyringStore) Load(profile string) (_ *Session, err error) {
 	}
 }
 
+// LoadAccess returns the profile's session for the use of its access
+// token: from the Cache, when it holds the token of the session now in
+// the keyring, with the access token's fields only (issuer, client id,
+// token, type, times; no refresh token, ID token or client secret); else
+// the whole session, from the keyring, whose access token is then cached.
+// It is meant for the one hot path, a request with a valid token; whatever
+// needs more of the session uses Load.
+func (k *KeyringStore) LoadAccess(profile string) (*Session, error) {
+	if !k.Cache.enabled() {
+		return k.Load(profile)
+	}
+	gen := k.Cache.generation(k.service(), profile)
+	if s, ok := k.Cache.load(k.service(), profile, gen); ok {
+		return s, nil
+	}
+	s, err := k.Load(profile)
+	if err == nil {
+		k.Cache.store(k.service(), profile, gen, s)
+	}
+	return s, err
+}
+
 // assemble returns the session data that head refers to. missing reports
 // that the error is a part that does not exist.
 func (k *KeyringStore) assemble(profile, head string) (data string, missing bool, err error) {
@@ -345,7 +381,21 @@ func (k *KeyringStore) Save(profile string, s *Session) (err error) {
 		}
 	}
 	k.deleteParts(profile, oldHead)
+	k.cacheSaved(profile, s)
 	return nil
+}
+
+// cacheSaved moves the cache on to s, just saved: copies of the session it
+// replaced are not used again.
+func (k *KeyringStore) cacheSaved(profile string, s *Session) {
+	if !k.Cache.enabled() {
+		return
+	}
+	if gen := k.Cache.nextGeneration(k.service(), profile); gen != "" {
+		k.Cache.store(k.service(), profile, gen, s)
+		return
+	}
+	k.Cache.remove(k.service(), profile)
 }
 
 // deleteParts removes the parts h names, ignoring errors: a part left
@@ -372,9 +422,20 @@ func (k *KeyringStore) setVerified(user, value string) error {
 }
 
 // Delete implements Store. It removes the head and then the parts it names,
-// in either format.
+// in either format, and the Cache's copy of the access token.
 func (k *KeyringStore) Delete(profile string) (err error) {
 	defer tagProfile(&err, profile)
+	if k.Cache.enabled() {
+		// The copy goes first, and again after the generation has moved
+		// on: a copy written meanwhile by a reader of the session being
+		// deleted is removed, or carries a generation no longer used.
+		service := k.service()
+		k.Cache.remove(service, profile)
+		defer func() {
+			k.Cache.nextGeneration(service, profile)
+			k.Cache.remove(service, profile)
+		}()
+	}
 	head, err := k.get(profile)
 	if errors.Is(err, ErrNotFound) {
 		return nil

@@ -1,6 +1,7 @@
-// Package keychain owns everything agcurl stores: the profile configuration,
-// the session record, the backends that hold sessions (the OS keyring, a
-// 0600 file, memory for tests) and the per-profile lock files.
+// Package keychain owns the session record, the backends that hold sessions
+// (the OS keyring, with its cache of access tokens; a 0600 file; memory for
+// tests) and the per-profile session lock. (The configuration file is
+// internal/config's.)
 //
 // It knows nothing of OAuth beyond the shape of the session record and never
 // imports cobra or color.
