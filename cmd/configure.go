@@ -249,10 +249,10 @@ func normalizeAPIBase(raw string) (string, error) {
 	}
 	u, err := httpcall.ResolveURL(apiBase, "")
 	if err != nil || !strings.Contains(apiBase, "://") {
-		return "", usageErrorf("invalid --api-base %q: want an absolute URL such as https://api.example.com", raw)
+		return "", usageErrorf("invalid --api-base %q: want an absolute URL such as https://api.example.com", httpcall.RedactURL(raw))
 	}
 	if err := httpcall.CheckTokenTarget(u); err != nil {
-		return "", usageErrorf("invalid --api-base %q: plain http is allowed only on loopback", raw)
+		return "", usageErrorf("invalid --api-base %q: plain http is allowed only on loopback", httpcall.RedactURL(raw))
 	}
 	return strings.TrimSuffix(u.String(), "/"), nil
 }
@@ -267,10 +267,10 @@ func normalizeOrigins(raw []string) ([]string, error) {
 		}
 		u, err := httpcall.ResolveURL(a, "")
 		if err != nil || !strings.Contains(a, "://") || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
-			return nil, usageErrorf("invalid --allow-origin %q: want an origin such as https://api.example.com", a)
+			return nil, usageErrorf("invalid --allow-origin %q: want an origin such as https://api.example.com", httpcall.RedactURL(a))
 		}
 		if err := httpcall.CheckTokenTarget(u); err != nil {
-			return nil, usageErrorf("invalid --allow-origin %q: plain http is allowed only on loopback", a)
+			return nil, usageErrorf("invalid --allow-origin %q: plain http is allowed only on loopback", httpcall.RedactURL(a))
 		}
 		allowed = append(allowed, httpcall.Origin(u))
 	}

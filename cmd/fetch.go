@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/itchyny/gojq"
+	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
 	"github.com/agcurl/agcurl/httpcall"
@@ -354,6 +355,9 @@ type fetchEnv struct {
 	rec *httpcall.Recorder
 	// dump is -D's writer, for every transfer's heads; nil without -D.
 	dump io.Writer
+	// dumpTTY says dump is a terminal: -D - on one, or a file name that
+	// is one (-D /dev/stderr, -D /dev/tty).
+	dumpTTY bool
 }
 
 // fetchRun sends the requests o describes, with the profile's token unless
@@ -407,6 +411,10 @@ func fetchRun(ctx context.Context, o *FetchOptions) error {
 		}
 		defer dump.Close()
 		env.dump = dump
+		env.dumpTTY = name == "-" && o.IO.OutTTY
+		if f, ok := dump.(*os.File); ok {
+			env.dumpTTY = isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())
+		}
 	}
 	targets := o.targets()
 	if len(targets) > 1 {
@@ -561,7 +569,7 @@ func (o *FetchOptions) transfer(ctx context.Context, env *fetchEnv, req *http.Re
 		JQ:           env.jq,
 	}
 	if env.dump != nil {
-		out.DumpHeader, out.DumpHeaderTTY = env.dump, o.DumpHeader == "-" && o.IO.OutTTY
+		out.DumpHeader, out.DumpHeaderTTY = env.dump, env.dumpTTY
 	}
 	switch {
 	case o.Raw:

@@ -64,8 +64,8 @@ func (o *FetchOptions) checkPaginate() error {
 // output as it comes; with --slurp the JSON pages are merged into one
 // array (array pages' elements in order), written at the end. A next page on another origin than req's is
 // not followed when a token or an Authorization header goes with the
-// request, nor is a page already fetched; both end it with a
-// *httpcall.PageLinkError. So does a page that is not 2xx, without error.
+// request, nor is a page already fetched or a next link that is not an
+// http(s) URL; these end it with a *httpcall.PageLinkError. So does a page that is not 2xx, without error.
 func (o *FetchOptions) paginate(ctx context.Context, env *fetchEnv, req *http.Request, output string, given fetchTarget) (err error) {
 	var sink *pageSink
 	var slurp *slurpBuffer
@@ -105,8 +105,11 @@ func (o *FetchOptions) paginate(ctx context.Context, env *fetchEnv, req *http.Re
 		if res.Response.StatusCode/100 != 2 {
 			break
 		}
-		next, ok := httpcall.NextLink(res.Response.Header, res.URL)
-		if !ok {
+		next, err := httpcall.NextLink(res.Response.Header, res.URL)
+		if err != nil {
+			return err
+		}
+		if next == nil {
 			break
 		}
 		if guarded && httpcall.Origin(next) != httpcall.Origin(first) {

@@ -65,13 +65,21 @@ loop:
 		return usagef("invalid field %q: want key=value", f)
 	}
 	key := f
+	if valueIndex > 0 {
+		key = f[:valueIndex-1]
+	}
+	if !bracketsOK(key) {
+		// gh reads "a[=1" as a=1 and "a]=1" as {"a":{"a]":1}}; a
+		// typo is refused rather than sent as something else. The value
+		// is left out of the message: it may be a secret.
+		return usagef("invalid field key %q: want name, name[sub]... or name[]", key)
+	}
 	var value any
 	if valueIndex == 0 {
 		if keys[len(keys)-1] != "" {
 			return usagef("field %q needs a value after \"=\"", f)
 		}
 	} else {
-		key = f[:valueIndex-1]
 		value = f[valueIndex:]
 	}
 	if typed && value != nil {
@@ -124,6 +132,23 @@ loop:
 	}
 	dest[sub] = value
 	return nil
+}
+
+// bracketsOK reports whether key is a name followed by zero or more
+// "[sub]" (sub possibly empty), with no other "[" or "]".
+func bracketsOK(key string) bool {
+	i := strings.IndexAny(key, "[]")
+	if i < 0 {
+		return true
+	}
+	for rest := key[i:]; rest != ""; {
+		end := strings.IndexByte(rest, ']')
+		if rest[0] != '[' || end < 0 || strings.ContainsAny(rest[1:end], "[") {
+			return false
+		}
+		rest = rest[end+1:]
+	}
+	return true
 }
 
 func fieldMap(m map[string]any, key string) (map[string]any, error) {

@@ -68,6 +68,13 @@ func TestParseFieldsErrors(t *testing.T) {
 		{raw: []string{"a=1", "a[b]=2"}, want: `"a" is not an object`},
 		{raw: []string{"a[b]=1", "a[][c]=2"}, want: `"a" is not an array`},
 		{typed: []string{"f=@"}, want: `names no file`},
+		// gh reads these as a=1, {"a":{"a]":1}} and {"a":"y]=1"}.
+		{raw: []string{"a[=1"}, want: `invalid field key "a["`},
+		{raw: []string{"a]=1"}, want: `invalid field key "a]"`},
+		{typed: []string{"a[x=y]=s3cret"}, want: `invalid field key "a[x"`},
+		{raw: []string{"a[b]c=1"}, want: `invalid field key`},
+		{raw: []string{"a[[b]]=1"}, want: `invalid field key`},
+		{raw: []string{"a[b"}, want: `invalid field key`},
 	}
 	for _, tt := range tests {
 		_, err := ParseFields(tt.raw, tt.typed, OSOpener{})

@@ -44,8 +44,19 @@ func ExpandHeaders(args []string, open Opener) ([]string, error) {
 		if len(b) > maxHeaderFile {
 			return nil, &ReadError{fmt.Errorf("header file %s is larger than %d MiB", name, maxHeaderFile>>20)}
 		}
-		for _, line := range strings.FieldsFunc(string(b), func(r rune) bool { return r == '\r' || r == '\n' }) {
-			out = append(out, line)
+		lines := strings.Split(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n")
+		for n, l := range lines {
+			for _, line := range strings.Split(l, "\r") {
+				if line == "" {
+					continue
+				}
+				// A line that is not a header is named by its number, not
+				// quoted: a header file is where secrets are kept out of argv.
+				if _, err := parseHeader(line); err != nil {
+					return nil, usagef("-H @%s: line %d is not a header (want \"Name: value\" or \"Name;\")", name, n+1)
+				}
+				out = append(out, line)
+			}
 		}
 	}
 	return out, nil

@@ -123,8 +123,10 @@ func skipValue(s string) string {
 
 // NextLink returns the target of the first link in h with the relation
 // type "next", resolved against base (the URL the response came from,
-// RFC 8288 3.2), without its fragment. Only http and https targets count.
-func NextLink(h http.Header, base *url.URL) (*url.URL, bool) {
+// RFC 8288 3.2), without its fragment; nil when there is none. A next link
+// that does not parse, or is not http or https, is a *PageLinkError: the
+// list goes on, and ending it there would give a part of it as if whole.
+func NextLink(h http.Header, base *url.URL) (*url.URL, error) {
 	for _, l := range ParseLinks(h) {
 		for _, r := range l.Rel {
 			if r != "next" {
@@ -132,13 +134,21 @@ func NextLink(h http.Header, base *url.URL) (*url.URL, bool) {
 			}
 			u, err := base.Parse(l.Target)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return nil, false
+				return nil, &PageLinkError{Origin: shortLink(l.Target), Reason: "it is not an http or https URL"}
 			}
 			u.Fragment, u.RawFragment = "", ""
-			return u, true
+			return u, nil
 		}
 	}
-	return nil, false
+	return nil, nil
+}
+
+// shortLink is a link target as an error shows it: its first 100 bytes.
+func shortLink(s string) string {
+	if len(s) > 100 {
+		return s[:100] + "..."
+	}
+	return s
 }
 
 // PageLinkError is a next-page link that --paginate does not follow.

@@ -1,6 +1,7 @@
 package httpcall
 
 import (
+	"errors"
 	"net/http"
 	"testing"
 )
@@ -27,7 +28,6 @@ func TestNextLink(t *testing.T) {
 		{"garbage skipped", []string{`garbage; rel="next", <c>; rel=next`}, "https://api.example.com/v1/c"},
 		{"an unclosed <", []string{`<c; rel=next`}, ""},
 		{"the fragment dropped", []string{`<d#frag>; rel=next`}, "https://api.example.com/v1/d"},
-		{"not http", []string{`<ftp://files.example/x>; rel=next`}, ""},
 		{"no next", []string{`<a>; rel="last"`}, ""},
 		{"no header", nil, ""},
 		{"anchor-like param without value", []string{`<e>; crossorigin; rel=next`}, "https://api.example.com/v1/e"},
@@ -37,13 +37,33 @@ func TestNextLink(t *testing.T) {
 		for _, l := range tt.links {
 			h.Add("Link", l)
 		}
-		u, ok := NextLink(h, base)
+		u, err := NextLink(h, base)
 		got := ""
-		if ok {
+		if u != nil {
 			got = u.String()
 		}
-		if got != tt.want || ok != (tt.want != "") {
-			t.Errorf("%s: %q, %v; want %q", tt.name, got, ok, tt.want)
+		if got != tt.want || err != nil {
+			t.Errorf("%s: %q, %v; want %q", tt.name, got, err, tt.want)
+		}
+	}
+}
+
+// A next link that cannot be followed is an error, not the end of the
+// list: ending there would pass a part of the list off as all of it.
+func TestNextLinkUnusable(t *testing.T) {
+	base := mustURL(t, "https://api.example.com/v1/items?page=1")
+	for _, link := range []string{
+		`<ftp://files.example/x>; rel=next`,
+		`<http://127.0.0.1:1\@127.0.0.1:2/p>; rel=next`,
+		`<http://[::1/p>; rel=next`,
+		`<mailto:a@b.example>; rel=next`,
+		`<http:///nohost>; rel=next`,
+	} {
+		h := http.Header{"Link": {link}}
+		u, err := NextLink(h, base)
+		var pe *PageLinkError
+		if u != nil || !errors.As(err, &pe) {
+			t.Errorf("%s: %v, %v; want a *PageLinkError", link, u, err)
 		}
 	}
 }

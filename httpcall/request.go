@@ -366,11 +366,11 @@ func ResolveURL(raw, base string) (*url.URL, error) {
 		}
 		b, err := ResolveURL(base, "")
 		if err != nil {
-			return nil, usagef("invalid API base %q", base)
+			return nil, usagef("invalid API base %q", RedactURL(base))
 		}
 		rel, err := url.Parse(raw)
 		if err != nil {
-			return nil, usagef("malformed URL %q", raw)
+			return nil, usagef("malformed URL %q", RedactURL(raw))
 		}
 		b.Path = strings.TrimSuffix(b.Path, "/") + rel.Path
 		b.RawPath = ""
@@ -383,19 +383,62 @@ func ResolveURL(raw, base string) (*url.URL, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return nil, usagef("malformed URL %q", raw)
+		return nil, usagef("malformed URL %q", RedactURL(raw))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, usagef("unsupported protocol %q in %q: use http or https", u.Scheme, raw)
+		return nil, usagef("unsupported protocol %q in %q: use http or https", u.Scheme, RedactURL(raw))
 	}
 	if u.Host == "" || u.Hostname() == "" {
-		return nil, usagef("malformed URL %q: no host", raw)
+		return nil, usagef("malformed URL %q: no host", RedactURL(raw))
 	}
 	if u.User != nil {
-		return nil, usagef("malformed URL %q: credentials in URLs are not supported", u.Redacted())
+		return nil, usagef("malformed URL %q: credentials in URLs are not supported", RedactURL(raw))
 	}
 	u.Fragment = ""
 	return u, nil
+}
+
+// RedactURL hides the credentials in a URL as given on the command line,
+// which need not parse: the password of its userinfo becomes "xxxxx", and
+// so does a user name given alone, which is often a token
+// (https://TOKEN@host/). It is for error messages, which must not repeat a
+// secret the user typed.
+func RedactURL(raw string) string {
+	prefix, rest := "", raw
+	if i := strings.Index(raw, "://"); i >= 0 {
+		prefix, rest = raw[:i+3], raw[i+3:]
+	} else if strings.HasPrefix(raw, "//") {
+		prefix, rest = "//", raw[2:]
+	}
+	// The userinfo ends at the last "@" before the path, query or
+	// fragment. A password may hold "/?#" unescaped (a malformed URL, but
+	// one that still holds a secret): "user:pa/ss@host" reads as host
+	// "user" with a port that is not a number, so then take the last "@".
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndex(rest[:end], "@")
+	if at < 0 {
+		hostport := rest[:end]
+		if i := strings.Index(hostport, "]"); strings.HasPrefix(hostport, "[") && i >= 0 {
+			hostport = hostport[i+1:]
+		}
+		_, port, ok := strings.Cut(hostport, ":")
+		if !ok || strings.Trim(port, "0123456789") == "" {
+			return raw
+		}
+		if at = strings.LastIndex(rest, "@"); at < 0 {
+			return raw
+		}
+	}
+	user, _, hasPass := strings.Cut(rest[:at], ":")
+	if !hasPass {
+		user = "xxxxx"
+	} else {
+		user += ":xxxxx"
+	}
+	return prefix + user + rest[at:]
 }
 
 type headerArg struct {

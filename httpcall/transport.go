@@ -240,7 +240,7 @@ func parseProxy(raw string) (*url.URL, error) {
 	}
 	pu, err := url.Parse(s)
 	if err != nil || pu.Host == "" {
-		return nil, usagef("invalid proxy %q", raw)
+		return nil, usagef("invalid proxy %q", RedactURL(raw))
 	}
 	return pu, nil
 }
