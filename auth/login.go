@@ -7,7 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"html/template"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -375,18 +375,22 @@ func randomString() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
+// pageHTML is the page the browser shows after the redirect; its title and
+// text go in element content only, escaped with html.EscapeString. (Not
+// html/template: its package set-up would cost every agcurl run, fetch's
+// hot path included, for this one page.)
+const pageHTML = `<!doctype html>
 <html><head><meta charset="utf-8"><title>agcurl</title>
 <style>body{font-family:system-ui,sans-serif;max-width:36em;margin:4em auto;color:#222}</style></head>
-<body><h1>{{.Title}}</h1><p>{{.Text}}</p></body></html>
-`))
+<body><h1>%s</h1><p>%s</p></body></html>
+`
 
 func writePage(w http.ResponseWriter, status int, title, text string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)
-	_ = pageTmpl.Execute(w, struct{ Title, Text string }{title, text})
+	_, _ = fmt.Fprintf(w, pageHTML, html.EscapeString(title), html.EscapeString(text))
 }
 
 // pageWait bounds how long the callback page waits for the login to be
