@@ -189,7 +189,7 @@ func (o *ClientOptions) applyClientOptions(ctx context.Context, opts *ConfigureO
 	sameClient := cur.Endpoint == np.Endpoint && cur.ClientID == np.ClientID
 	switch {
 	case o.ClientSecretSet && o.ClientSecret == "-":
-		secret, err := readSecretFrom(opts.IO, in, "Client secret")
+		secret, err := readSecretFrom(opts.IO, in, "Client secret", "on stdin")
 		if err != nil {
 			return nil, err
 		}
@@ -257,8 +257,9 @@ func (ch *clientSecretChange) undo(ctx context.Context) {
 }
 
 // readSecretFrom reads one secret line: on a terminal after a prompt,
-// without echo; else from in. A secret is never taken from argv.
-func readSecretFrom(ios *IOStreams, in *bufio.Reader, what string) (string, error) {
+// without echo; else from in. A secret is never taken from argv. where
+// says, when there is none, where it was looked for.
+func readSecretFrom(ios *IOStreams, in *bufio.Reader, what, where string) (string, error) {
 	var line string
 	if file, ok := ios.In.(*os.File); ok && ios.InTTY {
 		fmt.Fprintf(ios.ErrOut, "%s: ", what)
@@ -276,7 +277,7 @@ func readSecretFrom(ios *IOStreams, in *bufio.Reader, what string) (string, erro
 		line = l
 	}
 	if line = strings.TrimSpace(line); line == "" {
-		return "", usageErrorf("no %s given on stdin", strings.ToLower(what))
+		return "", usageErrorf("no %s given %s", strings.ToLower(what), where)
 	}
 	return line, nil
 }

@@ -5,17 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/agcurl/agcurl/auth"
 	"github.com/agcurl/agcurl/internal/config"
@@ -529,32 +526,11 @@ func readSecret(ios *IOStreams, getenv func(string) string, what, env string) (s
 			return v, nil
 		}
 	}
-	var line string
-	if file, ok := ios.In.(*os.File); ok && ios.InTTY {
-		fmt.Fprintf(ios.ErrOut, "%s: ", what)
-		b, err := term.ReadPassword(int(file.Fd()))
-		fmt.Fprintln(ios.ErrOut)
-		if err != nil {
-			return "", err
-		}
-		line = string(b)
-	} else {
-		r := bufio.NewReader(ios.In)
-		l, err := r.ReadString('\n')
-		if err != nil && err != io.EOF {
-			return "", err
-		}
-		line = l
+	where := "on stdin"
+	if env != "" {
+		where = "in $" + env + " or on stdin"
 	}
-	line = strings.TrimSpace(line)
-	if line == "" {
-		where := "on stdin"
-		if env != "" {
-			where = "in $" + env + " or on stdin"
-		}
-		return "", usageErrorf("no %s given %s", strings.ToLower(what), where)
-	}
-	return line, nil
+	return readSecretFrom(ios, bufio.NewReader(ios.In), what, where)
 }
 
 // recordStorage notes in the config which backend holds the session, and
