@@ -285,8 +285,9 @@ func NewCmdConfig(f *Factory, runF func(*ProfilesOptions) error) *cobra.Command 
 		Use:   "config",
 		Short: "Inspect the configuration",
 		Long: `Inspect agcurl's configuration: the profiles, each with its endpoint, client
-id, redirect URI and storage backend ('config list --json' adds the scopes, API
-base and allowed origins). It holds no secrets. Change it with
+id, redirect URI, storage backend, API base and allowed origins ('config list
+--json' adds the scopes, audience, extra parameters and where a client secret
+is kept, never the secret). It holds no secrets. Change it with
 'agcurl configure'.`,
 		Example: "  agcurl config list\n  agcurl config list --json",
 	}
